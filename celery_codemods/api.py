@@ -1,0 +1,282 @@
+"""The stable surface: analyse paths, plan fixes, write them. Never prints.
+
+``analyze`` runs discovery, the index pass and every enabled rule;
+``plan_fixes`` turns accepted change sets into new file contents, verified;
+``write_changes`` writes them atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from celery_codemods.discovery import discover, looks_generated
+from celery_codemods.findings import Edit, Finding, Fix, Safety
+from celery_codemods.index.facts import ModuleFacts
+from celery_codemods.index.project import Project
+from celery_codemods.index.reader import FileError, index_file, index_source
+from celery_codemods.rewrite import rewrite_source
+from celery_codemods.rules import all_rules, matches
+from celery_codemods.rules.base import Rule
+from celery_codemods.settings import ConfigError, Settings, effective_jobs
+from celery_codemods.sourcefile import SourceError, SourceFile, decode_source, read_source, write_source
+
+__all__ = ["Analysis", "FileChange", "FileError", "FixPlan", "analyze", "enabled_rules", "plan_fixes", "write_changes"]
+
+_SERIAL_THRESHOLD = 48
+
+
+@dataclass(frozen=True)
+class Analysis:
+    settings: Settings
+    project: Project
+    rules: dict[str, Rule]
+    findings: tuple[Finding, ...]
+    errors: tuple[FileError, ...]
+    files_discovered: int
+    files_indexed: int
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    source: SourceFile
+    new_text: str
+    fixes: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class FixPlan:
+    changes: tuple[FileChange, ...]
+    applied: tuple[Finding, ...]
+    withheld: tuple[tuple[Finding, str], ...]
+    """Fixable findings whose change set could not be made, with the reason."""
+    remaining: tuple[Finding, ...]
+    """Findings still pending after these changes (no fix, unsafe, withheld, declined)."""
+    errors: tuple[FileError, ...] = field(default=())
+
+
+def enabled_rules(settings: Settings) -> dict[str, Rule]:
+    codes = [rule.code for rule in all_rules()]
+    for selector in (*settings.select, *settings.ignore):
+        if selector != "ALL" and not any(code.startswith(selector) for code in codes):
+            raise ConfigError(f"unknown rule code or prefix {selector!r} (see `celery-codemod rules`)")
+    chosen: dict[str, Rule] = {}
+    for rule in all_rules():
+        if rule.preview and not settings.preview:
+            continue
+        selected = matches(rule.code, settings.select) or "ALL" in settings.select if settings.select else rule.enabled_by_default
+        if selected and not matches(rule.code, settings.ignore):
+            chosen[rule.code] = rule(settings)
+    return chosen
+
+
+def analyze(paths: Sequence[Path], settings: Settings) -> Analysis:
+    """Raises ConfigError for bad settings; every per-file problem is in ``errors``."""
+    rules = enabled_rules(settings)
+    found = discover(paths, settings.exclude)
+    errors = [FileError(str(path), "no such file or directory") for path in found.missing]
+    modules: list[ModuleFacts] = []
+    for result in _index_all([str(path) for path in found.files], settings):
+        if isinstance(result, FileError):
+            errors.append(result)
+        elif result is not None:
+            modules.append(result)
+    project = Project(modules, settings.task_decorators)
+    return Analysis(
+        settings=settings,
+        project=project,
+        rules=rules,
+        findings=tuple(run_rules(project, rules)),
+        errors=tuple(errors),
+        files_discovered=len(found.files),
+        files_indexed=len(modules),
+    )
+
+
+def _index_all(paths: list[str], settings: Settings) -> Iterator[ModuleFacts | FileError | None]:
+    jobs = min(effective_jobs(settings), max(1, len(paths) // _SERIAL_THRESHOLD))
+    decorators = settings.task_decorators
+    if jobs <= 1:
+        for path in paths:
+            yield _index_one(path, decorators)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        chunk = max(1, len(paths) // (jobs * 8))
+        yield from pool.map(_index_one, paths, [decorators] * len(paths), chunksize=chunk)
+
+
+def _index_one(path: str, decorators: tuple[str, ...]) -> ModuleFacts | FileError | None:
+    result = index_file(path, decorators)
+    if isinstance(result, ModuleFacts) and _generated(path):
+        return None
+    return result
+
+
+def _generated(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return looks_generated(handle.read(512))
+    except OSError:
+        return False
+
+
+def run_rules(project: Project, rules: dict[str, Rule]) -> list[Finding]:
+    findings: list[Finding] = []
+    for rule in rules.values():
+        for finding in rule.check(project):
+            module = project.modules.get(finding.path)
+            lines = (finding.line, *finding.suppress_lines)
+            if module is None or not any(module.is_suppressed(line, finding.code) for line in lines):
+                findings.append(finding)
+    return sorted(findings, key=lambda finding: finding.sort_key)
+
+
+def fix_allowed(finding: Finding, settings: Settings) -> bool:
+    return finding.fix is not None and (finding.fix.safety is Safety.SAFE or settings.unsafe_fixes)
+
+
+def plan_fixes(analysis: Analysis, accept: Callable[[Finding], bool] = lambda finding: True) -> FixPlan:
+    """New contents for every file touched by an accepted change set; never raises.
+
+    A change set whose rewrite fails in any file is withheld whole, and the
+    remaining sets are planned again without it.
+    """
+    settings = analysis.settings
+    candidates = [f for f in analysis.findings if fix_allowed(f, settings) and accept(f)]
+    withheld: list[tuple[Finding, str]] = []
+    errors: list[FileError] = []
+    changes: dict[str, FileChange] = {}
+    for _ in range(4):
+        changes, failures = _rewrite_all(analysis, candidates)
+        if not failures:
+            failures = _second_run_changes(analysis, candidates, changes)
+        if not failures:
+            break
+        for path, reason in failures.items():
+            errors.append(FileError(path, reason))
+        blocked = {id(f) for f in candidates if set(f.fix.paths if f.fix else ()) & set(failures)}
+        withheld.extend((f, _reason_for(f, failures)) for f in candidates if id(f) in blocked)
+        candidates = [f for f in candidates if id(f) not in blocked]
+    else:  # pragma: no cover - four rounds of failures means a rule bug: apply nothing
+        withheld.extend((f, "could not be planned consistently") for f in candidates)
+        candidates, changes = [], {}
+    applied_ids = {id(f) for f in candidates}
+    return FixPlan(
+        changes=tuple(changes[path] for path in sorted(changes)),
+        applied=tuple(candidates),
+        withheld=tuple(withheld),
+        remaining=tuple(f for f in analysis.findings if id(f) not in applied_ids),
+        errors=tuple(errors),
+    )
+
+
+def _reason_for(finding: Finding, failures: dict[str, str]) -> str:
+    paths = finding.fix.paths if finding.fix else ()
+    return "; ".join(f"{path}: {failures[path]}" for path in paths if path in failures)
+
+
+def _rewrite_all(analysis: Analysis, candidates: Iterable[Finding]) -> tuple[dict[str, FileChange], dict[str, str]]:
+    edits: dict[str, list[Edit]] = defaultdict(list)
+    fixes_by_path: dict[str, list[Finding]] = defaultdict(list)
+    for finding in candidates:
+        assert finding.fix is not None
+        for path in finding.fix.paths:
+            fixes_by_path[path].append(finding)
+        for edit in finding.fix.edits:
+            if edit not in edits[edit.path]:
+                edits[edit.path].append(edit)
+    changes: dict[str, FileChange] = {}
+    failures: dict[str, str] = {}
+    for path, file_edits in edits.items():
+        facts = analysis.project.modules.get(path)
+        outcome = _rewrite_path(path, facts, file_edits, analysis)
+        if isinstance(outcome, str):
+            failures[path] = outcome
+        elif outcome is not None:
+            source, new_text = outcome
+            changes[path] = FileChange(path, source, new_text, tuple(fixes_by_path[path]))
+    return changes, failures
+
+
+def _rewrite_path(
+    path: str, facts: ModuleFacts | None, edits: list[Edit], analysis: Analysis
+) -> tuple[SourceFile, str] | str | None:
+    if facts is None:
+        return "not part of the analysed files"
+    try:
+        source = read_source(Path(path))
+    except SourceError as exc:
+        return str(exc)
+    if source.digest != facts.digest:
+        return "changed on disk since it was analysed; run again"
+    outcome = rewrite_source(source.text, facts, edits, analysis.rules, analysis.settings)
+    if outcome.error is not None:
+        return outcome.error
+    if outcome.new_text is None or outcome.new_text == source.text:
+        return None
+    return source, outcome.new_text
+
+
+def _second_run_changes(
+    analysis: Analysis, applied: list[Finding], changes: dict[str, FileChange]
+) -> dict[str, str]:
+    """Files where planning again on the new contents would find more to fix."""
+    if not changes:
+        return {}
+    new_modules: list[ModuleFacts] = []
+    failures: dict[str, str] = {}
+    for path, change in changes.items():
+        source = decode_source(change.source.path, change.source.encode(change.new_text))
+        result = index_source(path, source, analysis.settings.task_decorators)
+        if isinstance(result, FileError):
+            failures[path] = f"the rewrite cannot be analysed again ({result.message}); not written"
+        else:
+            new_modules.append(result)
+    if failures:
+        return failures
+    replanned = run_rules(analysis.project.replace(new_modules), analysis.rules)
+    applied_ids = {id(f) for f in applied}
+    for path in changes:
+        before = sum(1 for f in analysis.findings if id(f) not in applied_ids and _fix_touches(f, path, analysis.settings))
+        after = sum(1 for f in replanned if _fix_touches(f, path, analysis.settings))
+        if after > before:
+            failures[path] = "a second run would change it again (a bug in celery-codemod; please report it); not written"
+    return failures
+
+
+def _fix_touches(finding: Finding, path: str, settings: Settings) -> bool:
+    return fix_allowed(finding, settings) and path in (finding.fix.paths if finding.fix else ())
+
+
+def write_changes(changes: Iterable[FileChange]) -> tuple[list[FileChange], list[FileError]]:
+    """Write each change atomically; a file that fails keeps its old content."""
+    written: list[FileChange] = []
+    errors: list[FileError] = []
+    for change in changes:
+        try:
+            write_source(change.source, change.new_text)
+        except SourceError as exc:
+            errors.append(FileError(change.path, str(exc)))
+        else:
+            written.append(change)
+    return written, errors
+
+
+def display_path(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return str(path)
+
+
+def group_by_fix(findings: Iterable[Finding]) -> dict[Fix, list[Finding]]:
+    grouped: dict[Fix, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        if finding.fix is not None:
+            grouped[finding.fix].append(finding)
+    return grouped

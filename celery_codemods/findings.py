@@ -1,0 +1,64 @@
+"""What the plan produces: findings, and the change sets that fix them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Literal
+
+NodeKind = Literal["Module", "FunctionDef", "ClassDef", "Call", "ExceptHandler", "Assign", "Dict", "Return"]
+
+
+class Safety(str, Enum):
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One node to change: found by kind and start position in the original file.
+
+    ``payload`` is the rule's own description of the change; the rule that
+    planned the edit is the one that applies it.
+    """
+
+    path: str
+    node: NodeKind
+    line: int
+    col: int
+    rule: str
+    payload: Any = None
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A change set: applied whole or not at all, possibly across files."""
+
+    description: str
+    safety: Safety
+    edits: tuple[Edit, ...]
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(edit.path for edit in self.edits))
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int
+    col: int
+    code: str
+    name: str
+    message: str
+    end_line: int | None = None
+    end_col: int | None = None
+    fix: Fix | None = None
+    blockers: tuple[str, ...] = ()
+    """For a change set that was withheld: each site that blocks it, as ``path:line: why``."""
+    suppress_lines: tuple[int, ...] = ()
+    """Other lines whose suppression comment also silences this finding (a task's decorators)."""
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.line, self.col, self.code)

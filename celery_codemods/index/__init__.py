@@ -1,0 +1,1 @@
+"""The index pass: facts per module, read with the stdlib ``ast``."""

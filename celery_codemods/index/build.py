@@ -1,0 +1,314 @@
+"""Index one module with the stdlib ``ast``: tasks, wrappers, apps, loggers.
+
+Rules add their own facts through ``extract_function`` / ``extract_module``;
+whatever they return is stored under their code in ``extras``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator, Sequence
+
+from celery_codemods.index.context import ModuleContext
+from celery_codemods.index.facts import Decorator, FunctionFacts, ModuleFacts, Option, Param, Wrapper
+from celery_codemods.index.resolve import ImportResolver, callee
+from celery_codemods.rules.base import Rule
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+_NOT_TASK_DECORATORS = frozenset(
+    {
+        "property",
+        "staticmethod",
+        "classmethod",
+        "functools.wraps",
+        "functools.cache",
+        "functools.lru_cache",
+        "functools.cached_property",
+        "functools.singledispatch",
+        "typing.overload",
+        "typing.override",
+        "abc.abstractmethod",
+        "contextlib.contextmanager",
+        "contextlib.asynccontextmanager",
+        "dataclasses.dataclass",
+    }
+)
+_NOT_TASK_PREFIXES = ("pytest.", "django.", "unittest.", "typing.", "functools.")
+_LOGGER_FACTORIES = frozenset(
+    {
+        "logging.getLogger",
+        "celery.utils.log.get_task_logger",
+        "celery.utils.log.get_logger",
+        "structlog.get_logger",
+        "structlog.getLogger",
+        "structlog.stdlib.get_logger",
+    }
+)
+_SUPPRESSION = re.compile(
+    r"#\s*(?:celery-codemod:\s*ignore(?:\[(?P<ours>[A-Za-z0-9_, -]*)\])?|noqa:\s*(?P<noqa>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))"
+)
+
+
+def index_module(
+    path: str,
+    module: str,
+    is_package: bool,
+    text: str,
+    digest: str,
+    tree: ast.Module,
+    rules: Sequence[type[Rule]],
+    task_decorators: tuple[str, ...] = (),
+) -> ModuleFacts:
+    resolver = ImportResolver(module, is_package)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            resolver.add_import(node)
+    module_names = frozenset(_module_bindings(tree)) - frozenset(resolver.names)
+    ctx = ModuleContext(
+        path=path,
+        module=module,
+        text=text,
+        lines=text.splitlines(),
+        resolver=resolver,
+        module_names=module_names,
+        task_decorators=task_decorators,
+    )
+    functions = tuple(_task_candidates(tree, ctx, rules))
+    extras = {rule.code: value for rule in rules if (value := rule.extract_module(tree, ctx)) is not None}
+    return ModuleFacts(
+        path=path,
+        module=module,
+        digest=digest,
+        is_package=is_package,
+        imports=tuple(resolver.names.items()),
+        functions=functions,
+        wrappers=tuple(_wrappers(tree, ctx)),
+        celery_apps=tuple(_celery_apps(tree, ctx)),
+        loggers=tuple(_loggers(tree, ctx)),
+        module_names=module_names | frozenset(resolver.names),
+        suppressions=tuple(_suppressions(ctx.lines)),
+        extras=extras,
+    )
+
+
+def _module_bindings(tree: ast.Module) -> Iterator[str]:
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            yield node.name
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        yield name.id
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                yield (alias.asname or alias.name).partition(".")[0]
+
+
+def _is_candidate_decorator(qualname: str) -> bool:
+    if qualname in _NOT_TASK_DECORATORS or qualname.startswith(_NOT_TASK_PREFIXES):
+        return False
+    return not qualname.endswith((".setter", ".getter", ".deleter"))
+
+
+def decorator_facts(node: ast.expr, ctx: ModuleContext) -> Decorator | None:
+    qualname = ctx.qualname(callee(node))
+    if qualname is None:
+        return None
+    if not isinstance(node, ast.Call):
+        return Decorator(qualname=qualname, called=False, span=ctx.span(node))
+    return Decorator(
+        qualname=qualname,
+        called=True,
+        span=ctx.span(node),
+        options=tuple(_option(keyword, ctx) for keyword in node.keywords if keyword.arg),
+        positional_count=len(node.args),
+    )
+
+
+def _option(keyword: ast.keyword, ctx: ModuleContext) -> Option:
+    names = tuple(
+        qualname
+        for sub in ast.walk(keyword.value)
+        if isinstance(sub, ast.Name | ast.Attribute) and (qualname := ctx.qualname(sub)) is not None
+    )
+    try:
+        literal = ast.literal_eval(keyword.value)
+        is_literal = True
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        literal, is_literal = None, False
+    return Option(
+        name=keyword.arg or "",
+        source=ctx.segment(keyword.value),
+        names=names,
+        literal=literal,
+        is_literal=is_literal,
+    )
+
+
+def _params(node: FunctionNode, ctx: ModuleContext) -> tuple[Param, ...]:
+    args = node.args
+    positional_defaults = len(args.defaults)
+    ordered = [*args.posonlyargs, *args.args]
+    params: list[Param] = []
+    for index, arg in enumerate(ordered):
+        kind = "posonly" if index < len(args.posonlyargs) else "positional"
+        has_default = index >= len(ordered) - positional_defaults
+        params.append(_param(arg, kind, has_default, ctx))
+    if args.vararg:
+        params.append(_param(args.vararg, "vararg", False, ctx))
+    for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+        params.append(_param(arg, "kwonly", default is not None, ctx))
+    if args.kwarg:
+        params.append(_param(args.kwarg, "kwarg", False, ctx))
+    return tuple(params)
+
+
+def _param(arg: ast.arg, kind: str, has_default: bool, ctx: ModuleContext) -> Param:
+    annotation = arg.annotation
+    return Param(
+        name=arg.arg,
+        kind=kind,  # type: ignore[arg-type]
+        annotation=ctx.segment(annotation) if annotation else None,
+        annotation_qualname=_annotation_qualname(annotation, ctx),
+        has_default=has_default,
+    )
+
+
+def _annotation_qualname(annotation: ast.expr | None, ctx: ModuleContext) -> str | None:
+    if annotation is None:
+        return None
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            annotation = ast.parse(annotation.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if isinstance(annotation, ast.BinOp):  # Order | None
+        left = _annotation_qualname(annotation.left, ctx)
+        return left or _annotation_qualname(annotation.right, ctx)
+    if isinstance(annotation, ast.Subscript):  # Optional[Order]
+        return _annotation_qualname(annotation.slice, ctx)
+    if isinstance(annotation, ast.Name | ast.Attribute):
+        return ctx.qualname(annotation)
+    return None
+
+
+def _task_candidates(tree: ast.Module, ctx: ModuleContext, rules: Sequence[type[Rule]]) -> Iterator[FunctionFacts]:
+    defs: dict[str, FunctionNode] = {}
+    for scope, node in _functions(tree.body, ""):
+        if not scope:
+            defs[node.name] = node
+        decorators = [facts for d in node.decorator_list if (facts := decorator_facts(d, ctx)) is not None]
+        if any(_is_candidate_decorator(decorator.qualname) for decorator in decorators):
+            yield _function_facts(node, scope, tuple(decorators), node.name, None, ctx, rules)
+    for object_name, registration, function_name in _registrations(tree, ctx):
+        function = defs.get(function_name)
+        if function is not None and _is_candidate_decorator(registration.qualname):
+            yield _function_facts(function, "", (), object_name, registration, ctx, rules)
+
+
+def _functions(body: list[ast.stmt], prefix: str) -> Iterator[tuple[str, FunctionNode]]:
+    for node in body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield prefix, node
+        elif isinstance(node, ast.ClassDef):
+            yield from _functions(node.body, f"{prefix}{node.name}.")
+
+
+def _function_facts(
+    node: FunctionNode,
+    scope: str,
+    decorators: tuple[Decorator, ...],
+    object_name: str,
+    registration: Decorator | None,
+    ctx: ModuleContext,
+    rules: Sequence[type[Rule]],
+) -> FunctionFacts:
+    extras = {rule.code: value for rule in rules if (value := rule.extract_function(node, ctx)) is not None}
+    return FunctionFacts(
+        name=node.name,
+        scope=f"{scope}{node.name}",
+        span=ctx.span(node),
+        is_async=isinstance(node, ast.AsyncFunctionDef),
+        decorators=decorators,
+        params=_params(node, ctx),
+        object_name=object_name,
+        registration=registration,
+        extras=extras,
+    )
+
+
+def _registrations(tree: ast.Module, ctx: ModuleContext) -> Iterator[tuple[str, Decorator, str]]:
+    """``name = app.task(func)`` and ``name = app.task(**options)(func)`` at module level."""
+    for node in tree.body:
+        value = node.value if isinstance(node, ast.Assign | ast.Expr) else None
+        if not isinstance(value, ast.Call) or len(value.args) != 1 or not isinstance(value.args[0], ast.Name):
+            continue
+        decorator = decorator_facts(value.func, ctx)
+        if decorator is None:
+            continue
+        function_name = value.args[0].id
+        object_name = function_name
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            object_name = node.targets[0].id
+        yield object_name, decorator, function_name
+
+
+def _wrappers(tree: ast.Module, ctx: ModuleContext) -> Iterator[Wrapper]:
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        applies = sorted(
+            {
+                qualname
+                for sub in ast.walk(node)
+                if isinstance(sub, ast.Name | ast.Attribute)
+                and (qualname := ctx.qualname(sub)) is not None
+                and (qualname.endswith((".task", ".shared_task")) or qualname == "shared_task")
+            }
+        )
+        if applies:
+            yield Wrapper(name=node.name, applies=tuple(applies))
+
+
+def _celery_apps(tree: ast.Module, ctx: ModuleContext) -> Iterator[str]:
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and ctx.qualname(node.value.func) in {"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"}
+        ):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    yield target.id
+
+
+def _loggers(tree: ast.Module, ctx: ModuleContext) -> Iterator[str]:
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and ctx.qualname(node.value.func) in _LOGGER_FACTORIES
+        ):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    yield target.id
+
+
+def _suppressions(lines: list[str]) -> Iterator[tuple[int, tuple[str, ...]]]:
+    for number, line in enumerate(lines, start=1):
+        if "#" not in line:
+            continue
+        match = _SUPPRESSION.search(line)
+        if match is None:
+            continue
+        if match.group("noqa") is not None:
+            codes = tuple(c for c in re.split(r"[\s,]+", match.group("noqa").strip()) if c.startswith("CEL"))
+            if codes:
+                yield number, codes
+        else:
+            ours = match.group("ours")
+            yield number, tuple(c.strip() for c in ours.split(",") if c.strip()) if ours else ()

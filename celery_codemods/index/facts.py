@@ -1,0 +1,109 @@
+"""Facts the index extracts from one module: small, frozen, picklable records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ParamKind = Literal["posonly", "positional", "vararg", "kwonly", "kwarg"]
+
+
+@dataclass(frozen=True)
+class Span:
+    """1-based line, 0-based character column (LibCST's convention)."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+
+@dataclass(frozen=True)
+class Option:
+    """One keyword argument of a decorator call, e.g. ``max_retries=5``."""
+
+    name: str
+    source: str
+    names: tuple[str, ...]
+    """Qualified names referenced in the value (exception classes, bases)."""
+    literal: Any = None
+    is_literal: bool = False
+
+
+@dataclass(frozen=True)
+class Decorator:
+    qualname: str
+    called: bool
+    span: Span
+    options: tuple[Option, ...] = ()
+    positional_count: int = 0
+
+    def option(self, name: str) -> Option | None:
+        return next((option for option in self.options if option.name == name), None)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: ParamKind
+    annotation: str | None = None
+    annotation_qualname: str | None = None
+    has_default: bool = False
+
+
+@dataclass(frozen=True)
+class FunctionFacts:
+    """A function that may be a task: decorated, or passed to ``app.task(...)``."""
+
+    name: str
+    scope: str
+    """Dotted path inside the module: ``func`` or ``Class.func``."""
+    span: Span
+    is_async: bool
+    decorators: tuple[Decorator, ...]
+    params: tuple[Param, ...]
+    object_name: str
+    """The module attribute bound to the task object (differs from name for app.task(func))."""
+    registration: Decorator | None = None
+    """The ``app.task(func)`` call that registers it, when not decorated."""
+    extras: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def param(self, name: str) -> Param | None:
+        return next((param for param in self.params if param.name == name), None)
+
+
+@dataclass(frozen=True)
+class Wrapper:
+    """A module-level function whose body applies a task decorator."""
+
+    name: str
+    applies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ModuleFacts:
+    path: str
+    module: str
+    digest: str
+    is_package: bool
+    imports: tuple[tuple[str, str], ...]
+    """Local name -> qualified name, for every import in the module."""
+    functions: tuple[FunctionFacts, ...] = ()
+    wrappers: tuple[Wrapper, ...] = ()
+    celery_apps: tuple[str, ...] = ()
+    loggers: tuple[str, ...] = ()
+    """Module-level names bound to a logger, in source order."""
+    module_names: frozenset[str] = frozenset()
+    """Every name bound at module level (to avoid clashes when adding one)."""
+    suppressions: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    """Line -> suppressed codes; an empty tuple suppresses every code."""
+    extras: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def import_map(self) -> dict[str, str]:
+        return dict(self.imports)
+
+    def is_suppressed(self, line: int, code: str) -> bool:
+        for suppressed_line, codes in self.suppressions:
+            if suppressed_line == line and (not codes or any(code.startswith(c) for c in codes)):
+                return True
+        return False

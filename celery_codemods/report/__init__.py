@@ -1,0 +1,1 @@
+"""Everything that turns results into text for people or machines."""

@@ -1,0 +1,190 @@
+"""Apply planned edits to one file with LibCST, and verify the result.
+
+Edits find their node by kind and start position in the original source
+(positions from ``PositionProvider`` match the index's ``ast`` positions).
+Children are edited before parents, so edits of nested nodes compose: a rule
+editing a function sees the function with its handlers already edited.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from celery_codemods.findings import Edit
+from celery_codemods.index.facts import ModuleFacts
+from celery_codemods.rules.base import Rule
+from celery_codemods.settings import Settings
+
+_LOGGER_SPELLINGS = ("logger", "log", "LOGGER", "LOG", "_logger", "_log")
+
+
+class EditContext:
+    """What a rule's ``apply`` may ask for beyond its own node."""
+
+    def __init__(self, facts: ModuleFacts, settings: Settings) -> None:
+        self.facts = facts
+        self.settings = settings
+        self.codemod_context = CodemodContext(full_module_name=facts.module, full_package_name=facts.module)
+        self.new_logger: str | None = None
+
+    def add_import(self, module: str, obj: str | None = None, asname: str | None = None) -> None:
+        AddImportsVisitor.add_needed_import(self.codemod_context, module, obj, asname)
+
+    def logger_name(self) -> str:
+        """The module's logger, created after the imports when it has none."""
+        existing = self.existing_logger(self.facts)
+        if existing is not None:
+            return existing
+        if self.new_logger is None:
+            self.new_logger = "logger" if "logger" not in self.facts.module_names else "task_logger"
+        return self.new_logger
+
+    @staticmethod
+    def existing_logger(facts: ModuleFacts) -> str | None:
+        for spelling in _LOGGER_SPELLINGS:
+            if spelling in facts.loggers:
+                return spelling
+        if facts.loggers:
+            return facts.loggers[0]
+        imported = dict(facts.imports)
+        return next((s for s in _LOGGER_SPELLINGS if s in imported), None)
+
+
+@dataclass(frozen=True)
+class RewriteOutcome:
+    new_text: str | None = None
+    error: str | None = None
+
+
+class _EditApplier(cst.CSTTransformer):
+    def __init__(
+        self,
+        edits: Mapping[tuple[str, int, int], list[Edit]],
+        positions: Mapping[cst.CSTNode, object],
+        rules: Mapping[str, Rule],
+        ctx: EditContext,
+    ) -> None:
+        super().__init__()
+        self.edits = edits
+        self.positions = positions
+        self.rules = rules
+        self.ctx = ctx
+        self.applied: set[int] = set()
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:  # type: ignore[override]
+        key = self._key(original_node)
+        if key is None:
+            return updated_node
+        node = updated_node
+        for edit in self.edits.get(key, ()):
+            node = self.rules[edit.rule].apply(node, edit, self.ctx)
+            self.applied.add(id(edit))
+        return node
+
+    def _key(self, node: cst.CSTNode) -> tuple[str, int, int] | None:
+        kind = type(node).__name__
+        if kind == "Module":
+            return ("Module", 0, 0)
+        position = self.positions.get(node)
+        if position is None:
+            return None
+        start = position.start  # type: ignore[attr-defined]
+        return (kind, start.line, start.column)
+
+
+def rewrite_source(
+    text: str,
+    facts: ModuleFacts,
+    edits: Sequence[Edit],
+    rules: Mapping[str, Rule],
+    settings: Settings,
+) -> RewriteOutcome:
+    """The new text of one file, or why it could not be produced. Never raises."""
+    try:
+        return _rewrite(text, facts, edits, rules, settings)
+    except RecursionError:
+        return RewriteOutcome(error="too deeply nested to rewrite safely")
+    except Exception as exc:  # noqa: BLE001 - a rule bug must not lose the run
+        return RewriteOutcome(error=f"internal error while rewriting: {type(exc).__name__}: {exc}")
+
+
+def _rewrite(
+    text: str, facts: ModuleFacts, edits: Sequence[Edit], rules: Mapping[str, Rule], settings: Settings
+) -> RewriteOutcome:
+    try:
+        wrapper = MetadataWrapper(cst.parse_module(text))
+    except cst.ParserSyntaxError as exc:
+        return RewriteOutcome(error=f"LibCST cannot parse it: {exc.message} (line {exc.raw_line})")
+    by_key: dict[tuple[str, int, int], list[Edit]] = defaultdict(list)
+    for edit in sorted(edits, key=lambda e: e.rule):
+        by_key[("Module", 0, 0) if edit.node == "Module" else (edit.node, edit.line, edit.col)].append(edit)
+    ctx = EditContext(facts, settings)
+    applier = _EditApplier(by_key, wrapper.resolve(PositionProvider), rules, ctx)
+    module = wrapper.module.visit(applier)
+    missed = [edit for edit in edits if id(edit) not in applier.applied]
+    if missed:
+        first = missed[0]
+        return RewriteOutcome(error=f"{first.rule}: no {first.node} at {first.line}:{first.col} (file changed?)")
+    if ctx.new_logger is not None:
+        module = _add_logger(module, ctx)
+    module = AddImportsVisitor(ctx.codemod_context).transform_module(module)
+    new_text = module.code
+    problem = verify_parses(new_text)
+    if problem is not None:
+        return RewriteOutcome(error=f"the rewrite would not parse ({problem}); not written")
+    return RewriteOutcome(new_text=new_text)
+
+
+def verify_parses(text: str) -> str | None:
+    try:
+        ast.parse(text)
+        cst.parse_module(text)
+    except SyntaxError as exc:
+        return f"{exc.msg} at line {exc.lineno}"
+    except cst.ParserSyntaxError as exc:
+        return f"{exc.message} at line {exc.raw_line}"
+    return None
+
+
+def _add_logger(module: cst.Module, ctx: EditContext) -> cst.Module:
+    name = ctx.new_logger
+    if ctx.settings.logger_factory == "get_task_logger":
+        ctx.add_import("celery.utils.log", "get_task_logger")
+        statement = cst.parse_statement(f"{name} = get_task_logger(__name__)")
+    else:
+        ctx.add_import("logging")
+        statement = cst.parse_statement(f"{name} = logging.getLogger(__name__)")
+    body = list(module.body)
+    insert_at = _after_leading_imports(body)
+    previous = body[insert_at - 1] if insert_at else None
+    if previous is not None and isinstance(statement, cst.SimpleStatementLine):
+        statement = statement.with_changes(leading_lines=[cst.EmptyLine()])
+    if insert_at < len(body):
+        following = body[insert_at]
+        if not following.leading_lines and isinstance(following, cst.SimpleStatementLine | cst.BaseCompoundStatement):
+            body[insert_at] = following.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+    body.insert(insert_at, statement)
+    return module.with_changes(body=body)
+
+
+def _after_leading_imports(body: Sequence[cst.BaseStatement]) -> int:
+    """Index after the docstring, ``__future__`` and the leading block of imports."""
+    index = 0
+    for position, statement in enumerate(body):
+        if not isinstance(statement, cst.SimpleStatementLine):
+            break
+        small = statement.body[0]
+        is_docstring = position == 0 and isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString | cst.ConcatenatedString)
+        if isinstance(small, cst.Import | cst.ImportFrom) or is_docstring:
+            index = position + 1
+        else:
+            break
+    return index

@@ -1,0 +1,62 @@
+"""The contract every rule follows.
+
+A rule is a class in its own module under ``rules/``; it is registered by
+being there. Its module docstring is its documentation, in the sections
+``What it does`` / ``Why is this bad?`` / ``Example`` / ``Use instead`` /
+``Fix safety`` / ``Options`` / ``References``.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import libcst as cst
+
+from celery_codemods.findings import Edit, Finding
+
+if TYPE_CHECKING:
+    from celery_codemods.index.context import ModuleContext
+    from celery_codemods.index.project import Project
+    from celery_codemods.rewrite import EditContext
+    from celery_codemods.settings import Settings
+
+FixAvailability = Literal["always", "sometimes", "never"]
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    fix_availability: ClassVar[FixAvailability] = "never"
+    preview: ClassVar[bool] = False
+    enabled_by_default: ClassVar[bool] = True
+    fix_note: ClassVar[str] = ""
+    """Printed after a `fix` that applied this rule (what to check before deploying)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @classmethod
+    def docs(cls) -> str:
+        module = sys.modules[cls.__module__]
+        return (module.__doc__ or "").strip()
+
+    # Index pass (worker processes): facts this rule needs, picklable, or None.
+    @classmethod
+    def extract_function(cls, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: ModuleContext) -> Any:
+        return None
+
+    @classmethod
+    def extract_module(cls, tree: ast.Module, ctx: ModuleContext) -> Any:
+        return None
+
+    # Plan pass (one process, merged index).
+    def check(self, project: Project) -> Iterable[Finding]:
+        return ()
+
+    # Rewrite pass: apply one of this rule's edits to the node it targets.
+    def apply(self, node: cst.CSTNode, edit: Edit, ctx: EditContext) -> cst.CSTNode:
+        return node
