@@ -69,7 +69,11 @@ def enabled_rules(settings: Settings) -> dict[str, Rule]:
     for rule in all_rules():
         if rule.preview and not settings.preview:
             continue
-        selected = matches(rule.code, settings.select) or "ALL" in settings.select if settings.select else rule.enabled_by_default
+        selected = (
+            matches(rule.code, settings.select) or "ALL" in settings.select
+            if settings.select
+            else rule.enabled_by_default
+        )
         if selected and not matches(rule.code, settings.ignore):
             chosen[rule.code] = rule(settings)
     return chosen
@@ -222,9 +226,7 @@ def _rewrite_path(
     return source, outcome.new_text
 
 
-def _second_run_changes(
-    analysis: Analysis, applied: list[Finding], changes: dict[str, FileChange]
-) -> dict[str, str]:
+def _second_run_changes(analysis: Analysis, applied: list[Finding], changes: dict[str, FileChange]) -> dict[str, str]:
     """Files where planning again on the new contents would find more to fix."""
     if not changes:
         return {}
@@ -242,10 +244,14 @@ def _second_run_changes(
     replanned = run_rules(analysis.project.replace(new_modules), analysis.rules)
     applied_ids = {id(f) for f in applied}
     for path in changes:
-        before = sum(1 for f in analysis.findings if id(f) not in applied_ids and _fix_touches(f, path, analysis.settings))
+        before = sum(
+            1 for f in analysis.findings if id(f) not in applied_ids and _fix_touches(f, path, analysis.settings)
+        )
         after = sum(1 for f in replanned if _fix_touches(f, path, analysis.settings))
         if after > before:
-            failures[path] = "a second run would change it again (a bug in celery-codemod; please report it); not written"
+            failures[path] = (
+                "a second run would change it again (a bug in celery-codemod; please report it); not written"
+            )
     return failures
 
 

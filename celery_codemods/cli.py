@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -41,32 +41,39 @@ app = typer.Typer(
 )
 
 
-class OutputFormat(str, Enum):
-    text = "text"
-    json = "json"
-    github = "github"
-    sarif = "sarif"
-
-
-class Color(str, Enum):
+class Color(StrEnum):
     auto = "auto"
     always = "always"
     never = "never"
 
 
-PathsArg = Annotated[Optional[list[Path]], typer.Argument(help="Files or directories (default: .).", show_default=False)]
-SelectOpt = Annotated[Optional[list[str]], typer.Option("--select", help="Rule codes or prefixes to enable (comma-separated or repeated).")]
-IgnoreOpt = Annotated[Optional[list[str]], typer.Option("--ignore", help="Rule codes or prefixes to disable.")]
-ExcludeOpt = Annotated[Optional[list[str]], typer.Option("--exclude", help="Extra gitignore-style patterns to skip.")]
-UnsafeOpt = Annotated[Optional[bool], typer.Option("--unsafe-fixes/--no-unsafe-fixes", help="Also apply fixes a person must judge.", show_default=False)]
-PreviewOpt = Annotated[Optional[bool], typer.Option("--preview/--no-preview", help="Enable rules still in preview.", show_default=False)]
-JobsOpt = Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Worker processes (default: CPU count).")]
+PathsArg = Annotated[list[Path] | None, typer.Argument(help="Files or directories (default: .).", show_default=False)]
+SelectOpt = Annotated[
+    list[str] | None, typer.Option("--select", help="Rule codes or prefixes to enable (comma-separated or repeated).")
+]
+IgnoreOpt = Annotated[list[str] | None, typer.Option("--ignore", help="Rule codes or prefixes to disable.")]
+ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude", help="Extra gitignore-style patterns to skip.")]
+UnsafeOpt = Annotated[
+    bool | None,
+    typer.Option("--unsafe-fixes/--no-unsafe-fixes", help="Also apply fixes a person must judge.", show_default=False),
+]
+PreviewOpt = Annotated[
+    bool | None, typer.Option("--preview/--no-preview", help="Enable rules still in preview.", show_default=False)
+]
+JobsOpt = Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: CPU count).")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the index cache.")]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="pyproject.toml to read [tool.celery-codemod] from.")]
-DjangoOpt = Annotated[Optional[str], typer.Option("--django-settings", help="Settings module: exact model registry via django.setup() (imports your code).")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="pyproject.toml to read [tool.celery-codemod] from.")]
+DjangoOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--django-settings", help="Settings module: exact model registry via django.setup() (imports your code)."
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only findings and errors; no summary.")]
 StatsOpt = Annotated[bool, typer.Option("--statistics", help="Counts by rule instead of each finding.")]
-ColorOpt = Annotated[Color, typer.Option("--color", help="Colour output: auto, always or never (NO_COLOR is honoured).")]
+ColorOpt = Annotated[
+    Color, typer.Option("--color", help="Colour output: auto, always or never (NO_COLOR is honoured).")
+]
 
 
 def _split(values: Sequence[str] | None) -> tuple[str, ...] | None:
@@ -126,7 +133,6 @@ def check(
     no_cache: NoCacheOpt = False,
     config: ConfigOpt = None,
     django_settings: DjangoOpt = None,
-    output_format: Annotated[OutputFormat, typer.Option("--output-format", help="text, json, github or sarif.")] = OutputFormat.text,
     quiet: QuietOpt = False,
     show_statistics: StatsOpt = False,
     color: ColorOpt = Color.auto,
@@ -135,23 +141,28 @@ def check(
     out, err = _consoles(color)
     targets = paths or [Path(".")]
     try:
-        settings = _settings(targets, config, select=_split(select), ignore=_split(ignore), exclude=_split(exclude),
-                             preview=preview, jobs=jobs, cache=False if no_cache else None, django_settings=django_settings)
+        settings = _settings(
+            targets,
+            config,
+            select=_split(select),
+            ignore=_split(ignore),
+            exclude=_split(exclude),
+            preview=preview,
+            jobs=jobs,
+            cache=False if no_cache else None,
+            django_settings=django_settings,
+        )
     except ConfigError as exc:
         _fail(err, str(exc))
     analysis = _run_analysis(err, targets, settings)
-    if output_format is not OutputFormat.text:
-        from celery_codemods.report.machine import render
-
-        sys.stdout.write(render(output_format.value, analysis))
-    elif show_statistics:
+    if show_statistics:
         if analysis.findings:
             out.print(statistics(analysis.findings), markup=False)
     else:
         for finding in analysis.findings:
             out.print(format_finding(finding), markup=False)
     _print_errors(err, analysis.errors)
-    if not quiet and output_format is OutputFormat.text:
+    if not quiet:
         err.print(check_summary(analysis), markup=False)
     raise typer.Exit(EXIT_PENDING if analysis.findings or analysis.errors else EXIT_CLEAN)
 
@@ -160,7 +171,6 @@ def check(
 def fix(
     paths: PathsArg = None,
     diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff and write nothing.")] = False,
-    interactive: Annotated[bool, typer.Option("--interactive", "-i", help="Review each change set before it is written.")] = False,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
     exclude: ExcludeOpt = None,
@@ -177,18 +187,23 @@ def fix(
     """Apply fixes in place (or show them with --diff)."""
     out, err = _consoles(color)
     targets = paths or [Path(".")]
-    if diff and interactive:
-        _fail(err, "--diff and --interactive cannot be combined")
     try:
-        settings = _settings(targets, config, select=_split(select), ignore=_split(ignore), exclude=_split(exclude),
-                             unsafe_fixes=unsafe_fixes, preview=preview, jobs=jobs,
-                             cache=False if no_cache else None, django_settings=django_settings)
+        settings = _settings(
+            targets,
+            config,
+            select=_split(select),
+            ignore=_split(ignore),
+            exclude=_split(exclude),
+            unsafe_fixes=unsafe_fixes,
+            preview=preview,
+            jobs=jobs,
+            cache=False if no_cache else None,
+            django_settings=django_settings,
+        )
     except ConfigError as exc:
         _fail(err, str(exc))
-    if interactive and not sys.stdin.isatty():
-        _fail(err, "--interactive needs a terminal on standard input; use --diff to review in CI")
     analysis = _run_analysis(err, targets, settings)
-    plan = _interactive_plan(analysis, out) if interactive else plan_fixes(analysis)
+    plan = plan_fixes(analysis)
     write_errors: list[object] = []
     if diff:
         for change in plan.changes:
@@ -203,17 +218,14 @@ def fix(
     _print_errors(err, [*analysis.errors, *plan.errors, *write_errors])
     if show_fixes:
         for finding in plan.applied:
-            err.print(f"fixed {finding.path}:{finding.line}: {finding.code} {finding.fix.description if finding.fix else ''}", markup=False)
+            err.print(
+                f"fixed {finding.path}:{finding.line}: {finding.code} {finding.fix.description if finding.fix else ''}",
+                markup=False,
+            )
     if not quiet:
         err.print(fix_summary(plan, written=not diff, notes=_notes(analysis, plan)), markup=False)
     pending = plan.remaining or analysis.errors or plan.errors or write_errors or (diff and plan.changes)
     raise typer.Exit(EXIT_PENDING if pending else EXIT_CLEAN)
-
-
-def _interactive_plan(analysis: Analysis, out: Console) -> FixPlan:
-    from celery_codemods.review import review_terminal
-
-    return review_terminal(analysis, out)
 
 
 def _notes(analysis: Analysis, plan: FixPlan) -> list[str]:
@@ -261,7 +273,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
 ) -> None:
     """Rewrite Django + Celery code toward task-queue practices that keep queues sane."""
 

@@ -61,7 +61,7 @@ def discover(paths: Iterable[Path], exclude: Iterable[str] = ()) -> Discovery:
     return Discovery(files=tuple(files), missing=tuple(missing))
 
 
-def _walk(root: Path, exclude_spec: pathspec.PathSpec) -> Iterator[Path]:
+def _walk(root: Path, exclude_spec: pathspec.GitIgnoreSpec) -> Iterator[Path]:
     absolute_root = Path(os.path.abspath(root))
     ignore_stack = _parent_gitignores(absolute_root)
     visited: set[tuple[int, int]] = set()
@@ -72,8 +72,8 @@ def _walk(root: Path, exclude_spec: pathspec.PathSpec) -> Iterator[Path]:
 def _walk_dir(
     root: Path,
     relative_dir: Path,
-    exclude_spec: pathspec.PathSpec,
-    ignore_stack: list[tuple[Path, pathspec.PathSpec]],
+    exclude_spec: pathspec.GitIgnoreSpec,
+    ignore_stack: list[tuple[Path, pathspec.GitIgnoreSpec]],
     visited: set[tuple[int, int]],
 ) -> Iterator[Path]:
     directory = root / relative_dir
@@ -112,11 +112,11 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _ignored(path: Path, suffix: str, stack: list[tuple[Path, pathspec.PathSpec]]) -> bool:
+def _ignored(path: Path, suffix: str, stack: list[tuple[Path, pathspec.GitIgnoreSpec]]) -> bool:
     return any(spec.match_file(path.relative_to(base).as_posix() + suffix) for base, spec in stack)
 
 
-def _read_gitignore(directory: Path) -> pathspec.PathSpec | None:
+def _read_gitignore(directory: Path) -> pathspec.GitIgnoreSpec | None:
     try:
         lines = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
@@ -124,9 +124,9 @@ def _read_gitignore(directory: Path) -> pathspec.PathSpec | None:
     return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
-def _parent_gitignores(root: Path) -> list[tuple[Path, pathspec.PathSpec]]:
+def _parent_gitignores(root: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
     """.gitignore files above root (absolute), up to the repository top."""
-    found: list[tuple[Path, pathspec.PathSpec]] = []
+    found: list[tuple[Path, pathspec.GitIgnoreSpec]] = []
     for parent in root.parents:
         spec = _read_gitignore(parent)
         if spec is not None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 NodeKind = Literal["Module", "FunctionDef", "ClassDef", "Call", "ExceptHandler", "Assign", "Dict", "Return"]
 
 
-class Safety(str, Enum):
+class Safety(StrEnum):
     SAFE = "safe"
     UNSAFE = "unsafe"
 

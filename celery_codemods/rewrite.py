@@ -182,7 +182,11 @@ def _after_leading_imports(body: Sequence[cst.BaseStatement]) -> int:
         if not isinstance(statement, cst.SimpleStatementLine):
             break
         small = statement.body[0]
-        is_docstring = position == 0 and isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString | cst.ConcatenatedString)
+        is_docstring = (
+            position == 0
+            and isinstance(small, cst.Expr)
+            and isinstance(small.value, cst.SimpleString | cst.ConcatenatedString)
+        )
         if isinstance(small, cst.Import | cst.ImportFrom) or is_docstring:
             index = position + 1
         else:

@@ -7,15 +7,10 @@ names the key, so a typo never silently turns a rule off.
 from __future__ import annotations
 
 import os
-import sys
+import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 LoggerFactory = Literal["getLogger", "get_task_logger"]
 SilentExceptMode = Literal["log", "reraise"]

@@ -8,6 +8,7 @@ unchanged on disk since it was read.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
 import io
 import os
@@ -106,7 +107,5 @@ def write_source(source: SourceFile, new_text: str) -> None:
 
 
 def _remove_quietly(name: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(name)
-    except OSError:
-        pass

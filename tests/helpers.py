@@ -61,6 +61,8 @@ def assert_fixes(
     assert result[name] == textwrap.dedent(after)
 
 
-def assert_unchanged(root: Path, source: str, select: str | tuple[str, ...], name: str = "tasks.py", **options: Any) -> None:
+def assert_unchanged(
+    root: Path, source: str, select: str | tuple[str, ...], name: str = "tasks.py", **options: Any
+) -> None:
     result = fix_tree(root, {name: source}, select, **options)
     assert result[name] == textwrap.dedent(source)

@@ -47,7 +47,8 @@ _LOGGER_FACTORIES = frozenset(
     }
 )
 _SUPPRESSION = re.compile(
-    r"#\s*(?:celery-codemod:\s*ignore(?:\[(?P<ours>[A-Za-z0-9_, -]*)\])?|noqa:\s*(?P<noqa>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))"
+    r"#\s*(?:celery-codemod:\s*ignore(?:\[(?P<ours>[A-Za-z0-9_, -]*)\])?"
+    r"|noqa:\s*(?P<noqa>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))"
 )
 
 

@@ -10,7 +10,7 @@ import os
 import re
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from celery_codemods.index.build import index_module
@@ -19,9 +19,7 @@ from celery_codemods.index.resolve import module_name_for
 from celery_codemods.rules import all_rules
 from celery_codemods.sourcefile import SourceError, SourceFile, read_source
 
-_RELEVANT = (
-    rb"celery|task|delay|apply_async|beat|on_commit|signature|send_task|Model|models|retry|logger|logging"
-)
+_RELEVANT = rb"celery|task|delay|apply_async|beat|on_commit|signature|send_task|Model|models|retry|logger|logging"
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,7 @@ class FileError:
         return f"{where}: {self.message}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def prefilter(extra_names: tuple[str, ...]) -> re.Pattern[bytes]:
     extra = b"".join(b"|" + re.escape(name.rpartition(".")[2].encode()) for name in extra_names)
     return re.compile(_RELEVANT + extra)

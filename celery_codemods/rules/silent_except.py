@@ -80,14 +80,18 @@ from celery_codemods.findings import Edit, Finding, Fix, Safety
 from celery_codemods.index.context import ModuleContext
 from celery_codemods.index.project import Project, Task
 from celery_codemods.rewrite import EditContext
-from celery_codemods.rules._ast_walk import walk_function
+from celery_codemods.rules._ast_walk import walk_body, walk_function
 from celery_codemods.rules.base import Rule
 
 Catches = Literal["bare", "Exception", "BaseException"]
 Action = Literal["pass", "ellipsis", "continue", "return"]
 
-_BROAD = {"Exception": "Exception", "BaseException": "BaseException", "builtins.Exception": "Exception",
-          "builtins.BaseException": "BaseException"}
+_BROAD = {
+    "Exception": "Exception",
+    "BaseException": "BaseException",
+    "builtins.Exception": "Exception",
+    "builtins.BaseException": "BaseException",
+}
 _CONTROL = ("Retry", "Ignore", "Reject")
 _CONTROL_QUALNAMES = {f"celery.exceptions.{name}" for name in _CONTROL}
 
@@ -120,7 +124,9 @@ class SilentExcept(Rule):
     fix_availability = "always"
 
     @classmethod
-    def extract_function(cls, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: ModuleContext) -> tuple[SilentHandler, ...] | None:
+    def extract_function(
+        cls, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: ModuleContext
+    ) -> tuple[SilentHandler, ...] | None:
         handlers = tuple(_silent_handlers(node, ctx))
         return handlers or None
 
@@ -146,7 +152,9 @@ class SilentExcept(Rule):
             safety=Safety.SAFE if safe else Safety.UNSAFE,
             edits=(Edit(task.path, "ExceptHandler", handler.line, handler.col, self.code, payload),),
         )
-        message = f"`{spelled} {_ACTION_TEXT[handler.action]}` in task `{task.display_name}` swallows errors without a trace"
+        message = (
+            f"`{spelled} {_ACTION_TEXT[handler.action]}` in task `{task.display_name}` swallows errors without a trace"
+        )
         if handler.control_risk:
             message += "; it also swallows Celery's Retry/Ignore/Reject raised in the try body"
         return Finding(
@@ -224,13 +232,17 @@ def _silent_action(body: list[ast.stmt]) -> Action | None:
         return "continue"
     if isinstance(statement, ast.Return) and statement.value is None:
         return "return"
-    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and statement.value.value is Ellipsis:
+    if (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and statement.value.value is Ellipsis
+    ):
         return "ellipsis"
     return None
 
 
 def _can_raise_control(body: list[ast.stmt], ctx: ModuleContext) -> bool:
-    for node in walk_function(ast.FunctionDef(name="_", args=ast.arguments(), body=body, decorator_list=[])):
+    for node in walk_body(list(body)):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "retry":
             return True
         if isinstance(node, ast.Raise) and node.exc is not None:
@@ -246,7 +258,11 @@ def _new_body(body: cst.BaseSuite, payload: Payload, ctx: EditContext) -> cst.Ba
     kept = old[0] if payload.action in ("continue", "return") else None
     if payload.mode == "reraise":
         first = _replace_small(old[0], cst.Raise())
-        return cst.IndentedBlock(body=[first]) if isinstance(body, cst.SimpleStatementSuite) else body.with_changes(body=[first])
+        return (
+            cst.IndentedBlock(body=[first])
+            if isinstance(body, cst.SimpleStatementSuite)
+            else body.with_changes(body=[first])
+        )
     logger = ctx.logger_name()
     call = cst.parse_statement(f'{logger}.exception("{payload.task}: exception ignored")')
     assert isinstance(call, cst.SimpleStatementLine)
@@ -263,8 +279,12 @@ def _statement_lines(body: cst.BaseSuite) -> list[cst.SimpleStatementLine]:
     if isinstance(body, cst.IndentedBlock):
         return [line for line in body.body if isinstance(line, cst.SimpleStatementLine)]
     assert isinstance(body, cst.SimpleStatementSuite)
-    return [cst.SimpleStatementLine(body=[small.with_changes(semicolon=cst.MaybeSentinel.DEFAULT) for small in body.body],
-                                    trailing_whitespace=body.trailing_whitespace)]
+    return [
+        cst.SimpleStatementLine(
+            body=[small.with_changes(semicolon=cst.MaybeSentinel.DEFAULT) for small in body.body],
+            trailing_whitespace=body.trailing_whitespace,
+        )
+    ]
 
 
 def _replace_small(line: cst.SimpleStatementLine, small: cst.BaseSmallStatement) -> cst.SimpleStatementLine:
@@ -273,7 +293,9 @@ def _replace_small(line: cst.SimpleStatementLine, small: cst.BaseSmallStatement)
 
 def _control_handler(ctx: EditContext) -> cst.ExceptHandler:
     imported = dict(ctx.facts.imports)
-    clashes = any(name in ctx.facts.module_names and imported.get(name) != f"celery.exceptions.{name}" for name in _CONTROL)
+    clashes = any(
+        name in ctx.facts.module_names and imported.get(name) != f"celery.exceptions.{name}" for name in _CONTROL
+    )
     if clashes:
         ctx.add_import("celery.exceptions")
         names = ", ".join(f"celery.exceptions.{name}" for name in _CONTROL)
