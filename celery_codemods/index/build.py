@@ -268,11 +268,17 @@ def _wrappers(tree: ast.Module, ctx: ModuleContext) -> Iterator[Wrapper]:
                 for sub in ast.walk(node)
                 if isinstance(sub, ast.Name | ast.Attribute)
                 and (qualname := ctx.qualname(sub)) is not None
-                and (qualname.endswith((".task", ".shared_task")) or qualname == "shared_task")
+                and _may_apply_a_task_decorator(qualname, ctx.task_decorators)
             }
         )
         if applies:
             yield Wrapper(name=node.name, applies=tuple(applies))
+
+
+def _may_apply_a_task_decorator(qualname: str, configured: tuple[str, ...]) -> bool:
+    """Names a wrapper body may apply: ``shared_task``, ``app.task``, other ``*_task`` wrappers."""
+    last = qualname.rpartition(".")[2]
+    return "task" in last.lower() or qualname in configured or last in configured
 
 
 def _celery_apps(tree: ast.Module, ctx: ModuleContext) -> Iterator[str]:

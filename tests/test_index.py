@@ -1,0 +1,169 @@
+"""The index recognises tasks by what their decorator resolves to, not by spelling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from celery_codemods.api import analyze
+from celery_codemods.settings import Settings
+from tests.helpers import write_tree
+
+
+def task_names(root: Path, files: dict[str, str], **options: object) -> set[str]:
+    write_tree(root, files)
+    analysis = analyze([root], Settings(jobs=1, cache=False, **options))  # type: ignore[arg-type]
+    return {task.qualname for task in analysis.project.tasks}
+
+
+def test_every_decorator_form_is_a_task(tmp_path: Path) -> None:
+    files = {
+        "proj/__init__.py": "",
+        "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n",
+        "proj/tasks.py": """\
+            from celery import shared_task
+            from celery import shared_task as st
+            from proj.celery import app
+            import celery
+
+
+            @shared_task
+            def plain(x): ...
+
+
+            @shared_task(bind=True, max_retries=3)
+            def called(self, x): ...
+
+
+            @st
+            def aliased(x): ...
+
+
+            @celery.shared_task
+            def by_module(x): ...
+
+
+            @app.task
+            def app_plain(x): ...
+
+
+            @app.task(name="custom.name")
+            def app_called(x): ...
+
+
+            def registered(x): ...
+
+
+            registered_task = app.task(registered)
+            """,
+    }
+    assert task_names(tmp_path, files) == {
+        f"proj.tasks.{name}"
+        for name in ("plain", "called", "aliased", "by_module", "app_plain", "app_called", "registered_task")
+    }
+
+
+def test_relative_import_of_the_app_resolves(tmp_path: Path) -> None:
+    files = {
+        "proj/__init__.py": "",
+        "proj/worker.py": "from celery import Celery\nqueue = Celery('proj')\n",
+        "proj/tasks.py": "from .worker import queue\n\n@queue.task\ndef job(x): ...\n",
+    }
+    assert task_names(tmp_path, files) == {"proj.tasks.job"}
+
+
+def test_project_wrapper_decorators_are_followed(tmp_path: Path) -> None:
+    files = {
+        "proj/__init__.py": "",
+        "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n",
+        "proj/base.py": """\
+            from functools import wraps
+            from proj.celery import app
+
+
+            def instrumented_task(name, **kwargs):
+                def wrapped(func):
+                    @wraps(func)
+                    def _wrapped(*args, **kw):
+                        return func(*args, **kw)
+                    return app.task(name=name, **kwargs)(_wrapped)
+                return wrapped
+
+
+            def outer_task(**kwargs):
+                return instrumented_task("x", **kwargs)
+            """,
+        "proj/jobs.py": """\
+            from proj.base import instrumented_task, outer_task
+
+
+            @instrumented_task(name="proj.jobs.one", queue="q")
+            def one(x): ...
+
+
+            @outer_task()
+            def two(x): ...
+            """,
+    }
+    assert task_names(tmp_path, files) == {"proj.jobs.one", "proj.jobs.two"}
+
+
+def test_configured_decorator_names_count(tmp_path: Path) -> None:
+    files = {"jobs.py": "from vendor.queue import job\n\n@job\ndef one(x): ...\n"}
+    assert task_names(tmp_path, files) == set()
+    assert task_names(tmp_path, files, task_decorators=("vendor.queue.job",)) == {"jobs.one"}
+
+
+def test_look_alikes_are_not_tasks(tmp_path: Path) -> None:
+    files = {
+        "proj/__init__.py": "",
+        "proj/other.py": """\
+            import functools
+            from mylib import shared_task  # not celery's
+
+
+            def task(func):
+                return func
+
+
+            @task
+            def decorated_by_local_task(x): ...
+
+
+            @shared_task
+            def not_celery(x): ...
+
+
+            @functools.lru_cache
+            def cached(x): ...
+
+
+            class Thing:
+                @property
+                def task(self): ...
+
+
+            def send_receipt(order): ...
+            """,
+    }
+    assert task_names(tmp_path, files) == set()
+
+
+def test_registered_name_is_module_and_function_unless_named(tmp_path: Path) -> None:
+    files = {
+        "shop/__init__.py": "",
+        "shop/orders/__init__.py": "",
+        "shop/orders/tasks.py": """\
+            from celery import shared_task
+
+
+            @shared_task
+            def a(x): ...
+
+
+            @shared_task(name="billing.charge")
+            def b(x): ...
+            """,
+    }
+    write_tree(tmp_path, files)
+    analysis = analyze([tmp_path], Settings(jobs=1, cache=False))
+    assert {task.name for task in analysis.project.tasks} == {"shop.orders.tasks.a", "billing.charge"}
