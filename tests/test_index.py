@@ -167,3 +167,26 @@ def test_registered_name_is_module_and_function_unless_named(tmp_path: Path) -> 
     write_tree(tmp_path, files)
     analysis = analyze([tmp_path], Settings(jobs=1, cache=False))
     assert {task.name for task in analysis.project.tasks} == {"shop.orders.tasks.a", "billing.charge"}
+
+
+def test_a_task_that_calls_another_task_is_not_a_wrapper(tmp_path: Path) -> None:
+    files = {
+        "proj/__init__.py": "",
+        "proj/tasks.py": """\
+            from celery import shared_task
+
+
+            @shared_task
+            def notify_task(x): ...
+
+
+            @shared_task
+            def parent(x):
+                notify_task.delay(x)
+
+
+            @parent
+            def decorated_by_a_task(x): ...
+            """,
+    }
+    assert task_names(tmp_path, files) == {"proj.tasks.notify_task", "proj.tasks.parent"}

@@ -265,7 +265,8 @@ def _wrappers(tree: ast.Module, ctx: ModuleContext) -> Iterator[Wrapper]:
         applies = sorted(
             {
                 qualname
-                for sub in ast.walk(node)
+                for statement in node.body  # not the decorators: a task is no wrapper
+                for sub in ast.walk(statement)
                 if isinstance(sub, ast.Name | ast.Attribute)
                 and (qualname := ctx.qualname(sub)) is not None
                 and _may_apply_a_task_decorator(qualname, ctx.task_decorators)
