@@ -5,6 +5,7 @@ from django.dispatch import receiver
 from .models import Profile
 
 
+# look-alike: receiver-without-task (uses instance in-process, queues nothing)
 @receiver(post_save, sender=settings.AUTH_USER_MODEL)
 def ensure_profile(sender, instance, created, **kwargs):
     if created:

@@ -106,6 +106,7 @@ def sync_profile_to_crm(self, profile):
         if response.get("status") == "busy":
             self.retry(countdown=30)
         Profile.objects.filter(pk=profile.pk).update(crm_id=response["id"])
+    # antipattern: silent-except (except Exception: pass)
     # antipattern: swallowed-retry (the try body calls self.retry(); except Exception: pass eats Retry)
     except Exception:
         pass

@@ -29,5 +29,5 @@ def mark_read(user):
 
 
 def schedule_digest(user):
-    # look-alike: pk-call (functools.partial with a pk, on commit)
+    # look-alike: on-commit-pk (functools.partial(task.delay, pk) on commit)
     transaction.on_commit(functools.partial(send_digest.delay, user.pk))

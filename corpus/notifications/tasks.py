@@ -82,17 +82,25 @@ def send_digest(self, user_id):
     return len(unread)
 
 
-# look-alike: pk-call (fans out by id; logs start/finish)
+# look-alike: logs-start-finish (fans out by id; logs before and after)
 @shared_task
 def send_digests():
     user_ids = sorted(
         set(Notification.objects.filter(read=False).values_list("user_id", flat=True))
     )
     logger.info("queueing %d digests", len(user_ids))
+    queued = 0
     for user_id in user_ids:
-        send_digest.delay(user_id)
-    logger.info("queued %d digests", len(user_ids))
-    return len(user_ids)
+        try:
+            # look-alike: calls-other-task (send_digest, not itself)
+            send_digest.delay(user_id)
+        # look-alike: except-continue-logs (the loop goes on, but the failure is logged)
+        except Exception:
+            logger.exception("could not queue the digest for user %s", user_id)
+            continue
+        queued += 1
+    logger.info("queued %d of %d digests", queued, len(user_ids))
+    return queued
 
 
 # look-alike: payload-dict (plain dict argument)

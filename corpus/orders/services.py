@@ -150,6 +150,7 @@ class OrderHold:
     def __init__(self, reason):
         self.reason = reason
 
+    # look-alike: non-task-delay (a method called delay on a plain class)
     def delay(self, order, minutes=30):
         order.hold_until = timezone.now() + timedelta(minutes=minutes)
         order.save(update_fields=["hold_until"])

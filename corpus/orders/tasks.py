@@ -70,6 +70,7 @@ def reserve_stock(self, order):
     return order.pk
 
 
+# look-alike: plain-helper (not a task: takes an instance and runs in-process)
 def release_stock(order):
     if not order.stock_reserved:
         return

@@ -102,7 +102,7 @@ CELERY_BEAT_SCHEDULE = {
         "option": {"queue": "shop"},
     },
     # antipattern: beat-int-schedule (300 while the other entries use floats)
-    "send-daily-digests": {
+    "send-digests": {
         "task": "notifications.tasks.send_digests",
         "schedule": 300,
     },
