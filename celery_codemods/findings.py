@@ -6,7 +6,20 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
-NodeKind = Literal["Module", "FunctionDef", "ClassDef", "Call", "ExceptHandler", "Assign", "Dict", "Return"]
+NodeKind = Literal[
+    "Module",
+    "FunctionDef",
+    "ClassDef",
+    "Call",
+    "ExceptHandler",
+    "Assign",
+    "Dict",
+    "Return",
+    "Name",
+    "Attribute",
+    "Expr",
+    "Raise",
+]
 
 
 class Safety(StrEnum):

@@ -119,12 +119,14 @@ def decorator_facts(node: ast.expr, ctx: ModuleContext) -> Decorator | None:
     qualname = ctx.qualname(callee(node))
     if qualname is None:
         return None
+    written = ctx.segment(callee(node))
     if not isinstance(node, ast.Call):
-        return Decorator(qualname=qualname, called=False, span=ctx.span(node))
+        return Decorator(qualname=qualname, called=False, span=ctx.span(node), callee=written)
     return Decorator(
         qualname=qualname,
         called=True,
         span=ctx.span(node),
+        callee=written,
         options=tuple(_option(keyword, ctx) for keyword in node.keywords if keyword.arg),
         positional_count=len(node.args),
     )

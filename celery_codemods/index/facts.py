@@ -37,6 +37,8 @@ class Decorator:
     span: Span
     options: tuple[Option, ...] = ()
     positional_count: int = 0
+    callee: str = ""
+    """The decorator's name as written, without its call: ``app.task``, ``st`` for an alias."""
 
     def option(self, name: str) -> Option | None:
         return next((option for option in self.options if option.name == name), None)
