@@ -240,6 +240,10 @@ def _statement_never_completes(statement: ast.stmt) -> bool:
             return True
         body_exits = _never_completes(statement.body) or _never_completes(statement.orelse)
         return body_exits and all(_never_completes(handler.body) for handler in statement.handlers)
+    if isinstance(statement, ast.Match):
+        last = statement.cases[-1]
+        catch_all = isinstance(last.pattern, ast.MatchAs) and last.pattern.pattern is None and last.guard is None
+        return catch_all and all(_never_completes(case.body) for case in statement.cases)
     if isinstance(statement, ast.While):
         forever = isinstance(statement.test, ast.Constant) and bool(statement.test.value)
         return forever and not _breaks(statement.body)

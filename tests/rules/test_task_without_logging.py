@@ -401,6 +401,110 @@ def test_a_loop_that_can_break_still_reaches_the_end(tmp_path: Path) -> None:
     )
 
 
+def test_return_in_finally_and_exhaustive_match_need_no_record_at_the_end(tmp_path: Path) -> None:
+    assert_fixes(
+        tmp_path,
+        """\
+        import logging
+        from celery import shared_task
+
+        logger = logging.getLogger(__name__)
+
+
+        @shared_task
+        def close(conn_id):
+            try:
+                work(conn_id)
+            finally:
+                return cleanup(conn_id)
+
+
+        @shared_task
+        def route(event_id):
+            match load(event_id):
+                case {"kind": kind}:
+                    if kind: record(kind)
+                    return kind
+                case _:
+                    return None
+        """,
+        """\
+        import logging
+        from celery import shared_task
+
+        logger = logging.getLogger(__name__)
+
+
+        @shared_task
+        def close(conn_id):
+            logger.info("close started (conn_id=%s)", conn_id)
+            try:
+                work(conn_id)
+            finally:
+                result = cleanup(conn_id)
+                logger.info("close completed")
+                return result
+
+
+        @shared_task
+        def route(event_id):
+            logger.info("route started (event_id=%s)", event_id)
+            match load(event_id):
+                case {"kind": kind}:
+                    if kind: record(kind)
+                    result = kind
+                    logger.info("route completed")
+                    return result
+                case _:
+                    logger.info("route completed")
+                    return None
+        """,
+        CODE,
+    )
+
+
+def test_names_bound_by_imports_globals_and_patterns_are_not_reused(tmp_path: Path) -> None:
+    assert_fixes(
+        tmp_path,
+        """\
+        import logging
+        from celery import shared_task
+
+        logger = logging.getLogger(__name__)
+
+
+        @shared_task
+        def tally(event_id):
+            global result
+            import json as result_1
+            match load(event_id):
+                case {**result_2}:
+                    result += 1
+            return result_1.dumps(result_2)
+        """,
+        """\
+        import logging
+        from celery import shared_task
+
+        logger = logging.getLogger(__name__)
+
+
+        @shared_task
+        def tally(event_id):
+            logger.info("tally started (event_id=%s)", event_id)
+            global result
+            import json as result_1
+            match load(event_id):
+                case {**result_2}:
+                    result += 1
+            result_3 = result_1.dumps(result_2)
+            logger.info("tally completed")
+            return result_3
+        """,
+        CODE,
+    )
+
+
 def test_start_record_goes_after_the_docstring(tmp_path: Path) -> None:
     assert_fixes(
         tmp_path,
