@@ -19,7 +19,9 @@ from celery_codemods.index.resolve import module_name_for
 from celery_codemods.rules import all_rules
 from celery_codemods.sourcefile import SourceError, SourceFile, read_source
 
-_RELEVANT = rb"celery|task|delay|apply_async|beat|on_commit|signature|send_task|Model|models|retry|logger|logging"
+_RELEVANT = (
+    rb"celery|task|delay|apply_async|beat|BEAT_SCHEDULE|on_commit|signature|send_task|Model|models|retry|logger|logging"
+)
 
 
 @dataclass(frozen=True)
