@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from celery_codemods.api import analyze
+from celery_codemods.index.context import source_lines
 from celery_codemods.settings import Settings
 from tests.helpers import write_tree
 
@@ -190,3 +192,11 @@ def test_a_task_that_calls_another_task_is_not_a_wrapper(tmp_path: Path) -> None
             """,
     }
     assert task_names(tmp_path, files) == {"proj.tasks.notify_task", "proj.tasks.parent"}
+
+
+def test_line_numbers_match_ast_with_form_feeds_and_carriage_returns() -> None:
+    source = 'a = 1  # \x0c comment\r\nc = "\u00e9"; d = f(1)\rend = 3\n'
+    lines = source_lines(source)
+    call = next(node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call))
+    assert lines[call.lineno - 1] == 'c = "\u00e9"; d = f(1)'
+    assert source.splitlines()[call.lineno - 1] != lines[call.lineno - 1]  # the trap this avoids

@@ -10,7 +10,7 @@ import ast
 import re
 from collections.abc import Iterator, Sequence
 
-from celery_codemods.index.context import ModuleContext
+from celery_codemods.index.context import ModuleContext, source_lines
 from celery_codemods.index.facts import Decorator, FunctionFacts, ModuleFacts, Option, Param, Wrapper
 from celery_codemods.index.resolve import ImportResolver, callee
 from celery_codemods.rules.base import Rule
@@ -63,7 +63,7 @@ def index_module(
     task_decorators: tuple[str, ...] = (),
 ) -> ModuleFacts:
     resolver = ImportResolver(module, is_package)
-    for node in ast.walk(tree):
+    for node in iter_statements(tree.body):
         if isinstance(node, ast.Import | ast.ImportFrom):
             resolver.add_import(node)
     module_names = frozenset(_module_bindings(tree)) - frozenset(resolver.names)
@@ -71,7 +71,7 @@ def index_module(
         path=path,
         module=module,
         text=text,
-        lines=text.splitlines(),
+        lines=source_lines(text),
         resolver=resolver,
         module_names=module_names,
         task_decorators=task_decorators,
@@ -89,9 +89,23 @@ def index_module(
         celery_apps=tuple(_celery_apps(tree, ctx)),
         loggers=tuple(_loggers(tree, ctx)),
         module_names=module_names | frozenset(resolver.names),
-        suppressions=tuple(_suppressions(ctx.lines)),
+        suppressions=tuple(_suppressions(text)),
         extras=extras,
     )
+
+
+def iter_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement, nested ones included, without walking expressions."""
+    for statement in body:
+        yield statement
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(statement, field, None)
+            if isinstance(inner, list):
+                yield from iter_statements(inner)
+        for handler in getattr(statement, "handlers", ()):
+            yield from iter_statements(handler.body)
+        for case in getattr(statement, "cases", ()):
+            yield from iter_statements(case.body)
 
 
 def _module_bindings(tree: ast.Module) -> Iterator[str]:
@@ -262,7 +276,7 @@ def _registrations(tree: ast.Module, ctx: ModuleContext) -> Iterator[tuple[str, 
 
 def _wrappers(tree: ast.Module, ctx: ModuleContext) -> Iterator[Wrapper]:
     for node in tree.body:
-        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or not _may_wrap(node, ctx):
             continue
         applies = sorted(
             {
@@ -276,6 +290,11 @@ def _wrappers(tree: ast.Module, ctx: ModuleContext) -> Iterator[Wrapper]:
         )
         if applies:
             yield Wrapper(name=node.name, applies=tuple(applies))
+
+
+def _may_wrap(node: FunctionNode, ctx: ModuleContext) -> bool:
+    words = ("task", "Task", *(name.rpartition(".")[2] for name in ctx.task_decorators))
+    return ctx.mentions(node.body[0].lineno, node.end_lineno or node.body[-1].lineno, words)
 
 
 def _may_apply_a_task_decorator(qualname: str, configured: tuple[str, ...]) -> bool:
@@ -308,13 +327,11 @@ def _loggers(tree: ast.Module, ctx: ModuleContext) -> Iterator[str]:
                     yield target.id
 
 
-def _suppressions(lines: list[str]) -> Iterator[tuple[int, tuple[str, ...]]]:
-    for number, line in enumerate(lines, start=1):
-        if "#" not in line:
-            continue
-        match = _SUPPRESSION.search(line)
-        if match is None:
-            continue
+def _suppressions(text: str) -> Iterator[tuple[int, tuple[str, ...]]]:
+    if "noqa" not in text and "celery-codemod" not in text:
+        return
+    for match in _SUPPRESSION.finditer(text):
+        number = text.count("\n", 0, match.start()) + 1
         if match.group("noqa") is not None:
             codes = tuple(c for c in re.split(r"[\s,]+", match.group("noqa").strip()) if c.startswith("CEL"))
             if codes:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 from celery_codemods.index.facts import Span
 from celery_codemods.index.resolve import ImportResolver
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def source_lines(text: str) -> list[str]:
+    """Lines as the tokenizer counts them (``str.splitlines`` also breaks at form feeds)."""
+    return _LINE_BREAK.split(text)
 
 
 @dataclass
@@ -42,4 +50,20 @@ class ModuleContext:
         )
 
     def segment(self, node: ast.AST) -> str:
-        return ast.get_source_segment(self.text, node) or ""
+        """The source text of ``node`` (``ast.get_source_segment`` re-splits the whole file per call)."""
+        start: int | None = getattr(node, "lineno", None)
+        end: int | None = getattr(node, "end_lineno", None)
+        if start is None or end is None or end > len(self.lines):
+            return ""
+        first = self.lines[start - 1].encode("utf-8")
+        start_col: int = getattr(node, "col_offset", 0)
+        end_col: int = getattr(node, "end_col_offset", 0)
+        if start == end:
+            return first[start_col:end_col].decode("utf-8", errors="replace")
+        middle = self.lines[start : end - 1]
+        last = self.lines[end - 1].encode("utf-8")[:end_col].decode("utf-8", errors="replace")
+        return "\n".join([first[start_col:].decode("utf-8", errors="replace"), *middle, last])
+
+    def mentions(self, first_line: int, last_line: int, words: tuple[str, ...]) -> bool:
+        """Whether those lines contain any of ``words`` (cheap, before a walk)."""
+        return any(word in line for line in self.lines[first_line - 1 : last_line] for word in words)
