@@ -9,25 +9,23 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from celery_codemods.discovery import discover, looks_generated
+from celery_codemods.cache import IndexCache
+from celery_codemods.discovery import discover
 from celery_codemods.findings import Edit, Finding, Fix, Safety
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.index.project import Project
-from celery_codemods.index.reader import FileError, index_file, index_source
-from celery_codemods.rewrite import rewrite_source
+from celery_codemods.index.reader import FileError, index_source
+from celery_codemods.index.runner import index_paths
 from celery_codemods.rules import all_rules, matches
 from celery_codemods.rules.base import Rule
 from celery_codemods.settings import ConfigError, Settings, effective_jobs
 from celery_codemods.sourcefile import SourceError, SourceFile, decode_source, read_source, write_source
 
 __all__ = ["Analysis", "FileChange", "FileError", "FixPlan", "analyze", "enabled_rules", "plan_fixes", "write_changes"]
-
-_SERIAL_THRESHOLD = 48
 
 
 @dataclass(frozen=True)
@@ -83,50 +81,20 @@ def analyze(paths: Sequence[Path], settings: Settings) -> Analysis:
     """Raises ConfigError for bad settings; every per-file problem is in ``errors``."""
     rules = enabled_rules(settings)
     found = discover(paths, settings.exclude)
+    cache_root = settings.config_file.parent if settings.config_file else Path.cwd()
+    cache = IndexCache.for_project(cache_root, settings.fingerprint(), settings.cache)
+    run = index_paths([str(path) for path in found.files], settings.task_decorators, effective_jobs(settings), cache)
     errors = [FileError(str(path), "no such file or directory") for path in found.missing]
-    modules: list[ModuleFacts] = []
-    for result in _index_all([str(path) for path in found.files], settings):
-        if isinstance(result, FileError):
-            errors.append(result)
-        elif result is not None:
-            modules.append(result)
-    project = Project(modules, settings.task_decorators)
+    project = Project(run.modules, settings.task_decorators)
     return Analysis(
         settings=settings,
         project=project,
         rules=rules,
         findings=tuple(run_rules(project, rules)),
-        errors=tuple(errors),
+        errors=(*errors, *run.errors),
         files_discovered=len(found.files),
-        files_indexed=len(modules),
+        files_indexed=len(run.modules),
     )
-
-
-def _index_all(paths: list[str], settings: Settings) -> Iterator[ModuleFacts | FileError | None]:
-    jobs = min(effective_jobs(settings), max(1, len(paths) // _SERIAL_THRESHOLD))
-    decorators = settings.task_decorators
-    if jobs <= 1:
-        for path in paths:
-            yield _index_one(path, decorators)
-        return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        chunk = max(1, len(paths) // (jobs * 8))
-        yield from pool.map(_index_one, paths, [decorators] * len(paths), chunksize=chunk)
-
-
-def _index_one(path: str, decorators: tuple[str, ...]) -> ModuleFacts | FileError | None:
-    result = index_file(path, decorators)
-    if isinstance(result, ModuleFacts) and _generated(path):
-        return None
-    return result
-
-
-def _generated(path: str) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            return looks_generated(handle.read(512))
-    except OSError:
-        return False
 
 
 def run_rules(project: Project, rules: dict[str, Rule]) -> list[Finding]:
@@ -218,6 +186,8 @@ def _rewrite_path(
         return str(exc)
     if source.digest != facts.digest:
         return "changed on disk since it was analysed; run again"
+    from celery_codemods.rewrite import rewrite_source  # LibCST only when something is to be rewritten
+
     outcome = rewrite_source(source.text, facts, edits, analysis.rules, analysis.settings)
     if outcome.error is not None:
         return outcome.error

@@ -10,17 +10,22 @@ import os
 import re
 import warnings
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 
+from celery_codemods.discovery import looks_generated
 from celery_codemods.index.build import index_module
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.index.resolve import module_name_for
 from celery_codemods.rules import all_rules
 from celery_codemods.sourcefile import SourceError, SourceFile, read_source
 
-_RELEVANT = (
-    rb"celery|task|delay|apply_async|beat|BEAT_SCHEDULE|on_commit|signature|send_task|Model|models|retry|logger|logging"
+# First pass: files that can define a task, a Celery app, a model or a beat
+# schedule, or enqueue on commit. The second pass adds the files that mention
+# a task found by the first (its callers), by name.
+_DEFINITIONS = (
+    rb"task|[Cc]elery|BEAT_SCHEDULE|beat_schedule|django\.db import|on_commit"
+    rb"|class\s+\w+\([^)]*Model\b"
 )
 
 
@@ -35,10 +40,36 @@ class FileError:
         return f"{where}: {self.message}"
 
 
-@cache
-def prefilter(extra_names: tuple[str, ...]) -> re.Pattern[bytes]:
+@dataclass(frozen=True)
+class Skipped:
+    """The prefilter showed the file cannot matter; ``digest`` keys the cache."""
+
+    path: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """The file's content hash matches the one the caller already has facts for."""
+
+    path: str
+
+
+IndexResult = ModuleFacts | FileError | Skipped
+
+
+@lru_cache(maxsize=8)
+def definitions_filter(extra_names: tuple[str, ...]) -> re.Pattern[bytes]:
     extra = b"".join(b"|" + re.escape(name.rpartition(".")[2].encode()) for name in extra_names)
-    return re.compile(_RELEVANT + extra)
+    return re.compile(_DEFINITIONS + extra)
+
+
+@lru_cache(maxsize=8)
+def names_filter(names: tuple[str, ...]) -> re.Pattern[bytes] | None:
+    if not names:
+        return None
+    alternatives = b"|".join(re.escape(name.encode()) for name in sorted(names, key=len, reverse=True))
+    return re.compile(rb"\b(?:" + alternatives + rb")\b")
 
 
 @lru_cache(maxsize=4096)
@@ -53,14 +84,26 @@ def module_name(path: Path) -> tuple[str, bool]:
     return module_name_for(absolute.parts[1:], package_flags[1:]), absolute.name == "__init__.py"
 
 
-def index_file(path: str, task_decorators: tuple[str, ...] = ()) -> ModuleFacts | FileError | None:
-    """Facts for ``path``; None when the prefilter shows it cannot matter."""
+def index_file(
+    path: str,
+    task_decorators: tuple[str, ...] = (),
+    names: tuple[str, ...] | None = None,
+    known_digest: str | None = None,
+) -> IndexResult | Unchanged:
+    """Facts for ``path``, or Skipped when the prefilter shows it cannot matter.
+
+    Without ``names`` the first-pass filter applies; with them, the file is
+    kept only when it mentions one of those names (a known task).
+    """
     try:
         source = read_source(Path(path))
     except SourceError as exc:
         return FileError(path, str(exc))
-    if prefilter(task_decorators).search(source.raw) is None:
-        return None
+    if known_digest is not None and source.digest == known_digest:
+        return Unchanged(path)
+    pattern = definitions_filter(task_decorators) if names is None else names_filter(names)
+    if pattern is None or pattern.search(source.raw) is None or looks_generated(source.raw):
+        return Skipped(path, source.digest)
     return index_source(path, source, task_decorators)
 
 

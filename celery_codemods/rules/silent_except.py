@@ -72,16 +72,18 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import libcst as cst
 
 from celery_codemods.findings import Edit, Finding, Fix, Safety
 from celery_codemods.index.context import ModuleContext
 from celery_codemods.index.project import Project, Task
-from celery_codemods.rewrite import EditContext
 from celery_codemods.rules._ast_walk import walk_body, walk_function
 from celery_codemods.rules.base import Rule
+
+if TYPE_CHECKING:
+    from celery_codemods.rewrite import EditContext
 
 Catches = Literal["bare", "Exception", "BaseException"]
 Action = Literal["pass", "ellipsis", "continue", "return"]

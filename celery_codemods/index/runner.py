@@ -1,0 +1,157 @@
+"""Run the index pass over many files: two prefilter passes, a process pool, the cache.
+
+First pass: files that can define a task, app, model or schedule. Second
+pass: the remaining files that mention a task found by the first, by name
+(its callers). Most files of a large repository are read but never parsed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+
+from celery_codemods.cache import IndexCache
+from celery_codemods.index.facts import ModuleFacts
+from celery_codemods.index.project import Project
+from celery_codemods.index.reader import FileError, IndexResult, Skipped, Unchanged, index_file
+
+_FILES_PER_WORKER = 48
+
+Job = tuple[str, tuple[str, ...], tuple[str, ...] | None, str | None]
+"""path, task decorators, names for the second pass, known content hash"""
+
+
+@dataclass(frozen=True)
+class IndexRun:
+    modules: tuple[ModuleFacts, ...]
+    errors: tuple[FileError, ...]
+    first_pass_kept: int
+    second_pass_kept: int
+
+
+def _work(
+    path: str, decorators: tuple[str, ...], names: tuple[str, ...] | None, known_digest: str | None
+) -> IndexResult | Unchanged:
+    return index_file(path, decorators, names, known_digest)
+
+
+def index_paths(paths: Sequence[str], decorators: tuple[str, ...], jobs: int, cache: IndexCache) -> IndexRun:
+    workers = min(jobs, max(1, len(paths) // _FILES_PER_WORKER))
+    if workers <= 1:
+        return _run(paths, decorators, cache, _serial)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return _run(paths, decorators, cache, _pooled(pool, workers))
+
+
+Mapper = Callable[[list[Job]], Iterator[IndexResult | Unchanged]]
+
+
+def _serial(
+    tasks: list[Job],
+) -> Iterator[IndexResult | Unchanged]:
+    return (_work(*task) for task in tasks)
+
+
+def _pooled(pool: Executor, workers: int) -> Mapper:
+    def run(
+        tasks: list[Job],
+    ) -> Iterator[IndexResult | Unchanged]:
+        if not tasks:
+            return iter(())
+        columns = [list(column) for column in zip(*tasks, strict=True)]
+        return pool.map(_work, *columns, chunksize=max(1, len(tasks) // (workers * 8)))
+
+    return run
+
+
+def _run(paths: Sequence[str], decorators: tuple[str, ...], cache: IndexCache, mapper: Mapper) -> IndexRun:
+    modules: dict[str, ModuleFacts] = {}
+    errors: list[FileError] = []
+    skipped: list[str] = []
+    todo: list[Job] = []
+    for path in paths:
+        entry = cache.lookup(path)
+        if entry is None:
+            todo.append((path, decorators, None, cache.digest_of(path)))
+        elif entry.definitions_hit and entry.facts is not None:
+            modules[path] = entry.facts
+        else:
+            skipped.append(path)
+    for result in mapper(todo):
+        _first_pass_result(result, cache, modules, skipped, errors)
+    first_kept = len(modules)
+    names = reference_names(Project(modules.values(), decorators))
+    _second_pass(skipped, names, decorators, cache, mapper, modules, errors)
+    ordered = tuple(modules[path] for path in paths if path in modules)
+    cache.save()
+    return IndexRun(ordered, tuple(errors), first_kept, len(modules) - first_kept)
+
+
+def _first_pass_result(
+    result: IndexResult | Unchanged,
+    cache: IndexCache,
+    modules: dict[str, ModuleFacts],
+    skipped: list[str],
+    errors: list[FileError],
+) -> None:
+    if isinstance(result, FileError):
+        errors.append(result)
+    elif isinstance(result, Unchanged):
+        entry = cache.entries.get(_abs(result.path))
+        digest = entry.digest if entry is not None else ""
+        refreshed = cache.store(result.path, digest, entry.definitions_hit if entry else False, None)
+        if refreshed is not None and refreshed.definitions_hit and refreshed.facts is not None:
+            modules[result.path] = refreshed.facts
+        else:
+            skipped.append(result.path)
+    elif isinstance(result, Skipped):
+        cache.store(result.path, result.digest, False, None)
+        skipped.append(result.path)
+    else:
+        cache.store(result.path, result.digest, True, result)
+        modules[result.path] = result
+
+
+def _second_pass(
+    skipped: list[str],
+    names: tuple[str, ...],
+    decorators: tuple[str, ...],
+    cache: IndexCache,
+    mapper: Mapper,
+    modules: dict[str, ModuleFacts],
+    errors: list[FileError],
+) -> None:
+    if not names:
+        return
+    names_key = hashlib.blake2b("\n".join(names).encode(), digest_size=12).hexdigest()
+    todo: list[Job] = []
+    for path in skipped:
+        entry = cache.entries.get(_abs(path))
+        if entry is not None and entry.names_key == names_key and (not entry.names_hit or entry.facts is not None):
+            if entry.names_hit and entry.facts is not None:
+                modules[path] = entry.facts
+        else:
+            todo.append((path, decorators, names, None))
+    for result in mapper(todo):
+        if isinstance(result, FileError):
+            errors.append(result)
+        elif isinstance(result, ModuleFacts):
+            cache.remember_names(result.path, names_key, True, result)
+            modules[result.path] = result
+        elif isinstance(result, Skipped):
+            cache.remember_names(result.path, names_key, False, None)
+
+
+def reference_names(project: Project) -> tuple[str, ...]:
+    """Names a caller of a known task must spell: the task object and function names."""
+    names: set[str] = set()
+    for task in project.tasks:
+        names.update((task.function.name, task.function.object_name, task.name.rpartition(".")[2]))
+    return tuple(sorted(name for name in names if name.isidentifier()))
+
+
+def _abs(path: str) -> str:
+    return os.path.abspath(path)
