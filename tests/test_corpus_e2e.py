@@ -55,14 +55,14 @@ def _snapshot(project: Path) -> dict[str, str]:
 
 
 def _look_alike_blocks(text: str) -> list[str]:
-    """Each ``# look-alike:`` comment with the lines after it, up to a blank line."""
+    """Each ``# look-alike:`` comment with the lines after it, up to a blank line or the next marker."""
     blocks = []
     lines = text.splitlines()
     for index, line in enumerate(lines):
         if re.search(r"#\s*look-alike:", line):
-            block = []
-            for following in lines[index:]:
-                if not following.strip():
+            block = [line]
+            for following in lines[index + 1 :]:
+                if not following.strip() or re.search(r"#\s*(look-alike|antipattern):", following):
                     break
                 block.append(following)
             blocks.append("\n".join(block))
