@@ -64,6 +64,7 @@ _SCHEDULE_KINDS = {
     "datetime.timedelta": "timedelta",
 }
 _SIGNATURE_METHODS = frozenset({"s", "si", "signature"})
+_INT_PRESERVING = ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod
 
 EntryNode = Literal["Dict", "Call"]
 
@@ -75,7 +76,8 @@ class Value:
     source: str
     span: Span
     kind: str
-    """int, float, str, sequence, parenthesized, crontab, timedelta, ... or other."""
+    """int, float, str, bytes (``parenthesized-int`` ... inside bare parentheses), int-expression,
+    float-expression (arithmetic on number literals), sequence, crontab, timedelta, solar, call, other."""
     literal: Any = None
     is_literal: bool = False
     positional: int | None = None
@@ -269,6 +271,9 @@ class _Extractor:
             return kind
         if isinstance(node, ast.Tuple | ast.List):
             return "sequence"
+        if isinstance(node, ast.BinOp | ast.UnaryOp):
+            arithmetic = _arithmetic_type(node)
+            return f"{arithmetic}-expression" if arithmetic else "other"
         if isinstance(node, ast.Call):
             return _SCHEDULE_KINDS.get(self.ctx.qualname(node.func) or "", "call")
         return "other"
@@ -310,6 +315,20 @@ class _Extractor:
             task_ref=task_ref,
             shape=shape,
         )
+
+
+def _arithmetic_type(node: ast.expr) -> str | None:
+    """``int`` or ``float`` for arithmetic on number literals (``60.0 * 10``); None otherwise."""
+    if isinstance(node, ast.Constant):
+        return {int: "int", float: "float"}.get(type(node.value))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd | ast.USub):
+        return _arithmetic_type(node.operand)
+    if not isinstance(node, ast.BinOp) or not isinstance(node.op, _INT_PRESERVING | ast.Div):
+        return None
+    left, right = _arithmetic_type(node.left), _arithmetic_type(node.right)
+    if left is None or right is None:
+        return None
+    return "float" if isinstance(node.op, ast.Div) or "float" in (left, right) else "int"
 
 
 def _first_non_blank(texts: list[str], reverse: bool) -> str:

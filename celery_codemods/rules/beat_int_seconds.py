@@ -10,7 +10,9 @@ literals outnumber int literals among the numeric schedules of the same
 schedule (one dict, or one module's `add_periodic_task` calls). When that
 schedule has no float at all, the count is taken over every numeric schedule
 in the project instead. A tie is no convention, and nothing is reported.
-`timedelta`, `crontab` and computed values (`5 * 60`) are not counted.
+Arithmetic on number literals counts by its result (`60.0 * 10` is a
+float, `5 * 60` an int) but only a plain int literal is reported;
+`timedelta`, `crontab` and other computed values are not counted.
 
 ## Why is this bad?
 Celery treats both the same (`timedelta(seconds=n)`), so this is about
@@ -81,7 +83,7 @@ class BeatIntSeconds(Rule):
                 everywhere[kind] += 1
         for module, entry in entries:
             schedule = entry.field("schedule")
-            if schedule is None or _numeric_kind(entry) != "int":
+            if schedule is None or not _is_int_literal(entry):
                 continue
             local = by_group[(module.path, entry.group)]
             counts = local if local["float"] else everywhere
@@ -117,9 +119,15 @@ class BeatIntSeconds(Rule):
 
 
 def _numeric_kind(entry: BeatEntry) -> str | None:
+    """``int`` / ``float`` for a schedule in seconds, literal or arithmetic (``60.0 * 10`` is a float)."""
     schedule = entry.field("schedule")
-    kind = schedule.kind.removeprefix("parenthesized-") if schedule is not None else None
+    kind = schedule.kind.removeprefix("parenthesized-").removesuffix("-expression") if schedule else None
     return kind if kind in ("int", "float") else None
+
+
+def _is_int_literal(entry: BeatEntry) -> bool:
+    schedule = entry.field("schedule")
+    return schedule is not None and schedule.kind in ("int", "parenthesized-int")
 
 
 def _as_float(value: cst.BaseExpression) -> cst.BaseExpression:

@@ -140,3 +140,29 @@ def test_other_numbers_in_the_entry_are_not_schedules(tmp_path: Path) -> None:
         CODE,
         name="settings.py",
     )
+
+
+def test_float_arithmetic_counts_toward_the_convention(tmp_path: Path) -> None:
+    assert_fixes(
+        tmp_path,
+        """\
+        CELERY_BEAT_SCHEDULE = {
+            "a": {"task": "t", "schedule": 60.0 * 10},
+            "b": {"task": "t", "schedule": 3600.0},
+            "c": {"task": "t", "schedule": 24 * 3600 / 4},
+            "d": {"task": "t", "schedule": 5 * 60},
+            "e": {"task": "t", "schedule": 300},
+        }
+        """,
+        """\
+        CELERY_BEAT_SCHEDULE = {
+            "a": {"task": "t", "schedule": 60.0 * 10},
+            "b": {"task": "t", "schedule": 3600.0},
+            "c": {"task": "t", "schedule": 24 * 3600 / 4},
+            "d": {"task": "t", "schedule": 5 * 60},
+            "e": {"task": "t", "schedule": 300.0},
+        }
+        """,
+        CODE,
+        name="settings.py",
+    )
