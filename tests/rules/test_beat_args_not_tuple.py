@@ -162,3 +162,25 @@ def test_function_local_dict_is_not_a_schedule(tmp_path: Path) -> None:
         CODE,
         name="settings.py",
     )
+
+
+def test_composes_with_the_int_seconds_fix_on_the_same_entry(tmp_path: Path) -> None:
+    assert_fixes(
+        tmp_path,
+        """\
+        CELERY_BEAT_SCHEDULE = {
+            "a": {"task": "t", "schedule": 60.0},
+            "b": {"task": "t", "schedule": 30.0},
+            "c": {"task": "t", "schedule": 300, "args": (5)},
+        }
+        """,
+        """\
+        CELERY_BEAT_SCHEDULE = {
+            "a": {"task": "t", "schedule": 60.0},
+            "b": {"task": "t", "schedule": 30.0},
+            "c": {"task": "t", "schedule": 300.0, "args": (5,)},
+        }
+        """,
+        ("CEL403", "CEL404"),
+        name="settings.py",
+    )
