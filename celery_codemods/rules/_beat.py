@@ -282,6 +282,8 @@ class _Extractor:
         """``(5)``: the text right before and after the node are parentheses."""
         span = self.ctx.span(node)
         lines = self.ctx.lines
+        if span.end_line > len(lines):  # extractors never raise, whatever the positions
+            return False
         before = _first_non_blank([lines[span.line - 1][: span.col], *reversed(lines[: span.line - 1])], reverse=True)
         after = _first_non_blank([lines[span.end_line - 1][span.end_col :], *lines[span.end_line :]], reverse=False)
         return before == "(" and after == ")"
