@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from celery_codemods.cache import IndexCache
-from celery_codemods.discovery import discover
+from celery_codemods.discovery import PatternError, discover
 from celery_codemods.findings import Edit, Finding, Fix, Safety
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.index.project import Project
@@ -37,6 +37,8 @@ class Analysis:
     errors: tuple[FileError, ...]
     files_discovered: int
     files_indexed: int
+    outside: frozenset[str] = frozenset()
+    """Files read through a symlink to outside the paths given: never written."""
 
 
 @dataclass(frozen=True)
@@ -80,11 +82,15 @@ def enabled_rules(settings: Settings) -> dict[str, Rule]:
 def analyze(paths: Sequence[Path], settings: Settings) -> Analysis:
     """Raises ConfigError for bad settings; every per-file problem is in ``errors``."""
     rules = enabled_rules(settings)
-    found = discover(paths, settings.exclude)
+    try:
+        found = discover(paths, settings.exclude)
+    except PatternError as exc:
+        raise ConfigError(str(exc)) from None
     cache_root = settings.config_file.parent if settings.config_file else Path.cwd()
     cache = IndexCache.for_project(cache_root, settings.fingerprint(), settings.cache)
     run = index_paths([str(path) for path in found.files], settings.task_decorators, effective_jobs(settings), cache)
     errors = [FileError(str(path), "no such file or directory") for path in found.missing]
+    errors.extend(FileError(str(path), f"cannot read directory: {reason}") for path, reason in found.unreadable)
     project = Project(run.modules, settings.task_decorators)
     return Analysis(
         settings=settings,
@@ -94,6 +100,7 @@ def analyze(paths: Sequence[Path], settings: Settings) -> Analysis:
         errors=(*errors, *run.errors),
         files_discovered=len(found.files),
         files_indexed=len(run.modules),
+        outside=frozenset(str(path) for path in found.outside),
     )
 
 
@@ -120,7 +127,8 @@ def plan_fixes(analysis: Analysis, accept: Callable[[Finding], bool] = lambda fi
     """
     settings = analysis.settings
     candidates = [f for f in analysis.findings if fix_allowed(f, settings) and accept(f)]
-    withheld: list[tuple[Finding, str]] = []
+    withheld = [(f, _outside_reason(f, analysis.outside)) for f in candidates if _touches(f, analysis.outside)]
+    candidates = [f for f in candidates if not _touches(f, analysis.outside)]
     errors: list[FileError] = []
     changes: dict[str, FileChange] = {}
     for _ in range(4):
@@ -145,6 +153,15 @@ def plan_fixes(analysis: Analysis, accept: Callable[[Finding], bool] = lambda fi
         remaining=tuple(f for f in analysis.findings if id(f) not in applied_ids),
         errors=tuple(errors),
     )
+
+
+def _touches(finding: Finding, paths: frozenset[str]) -> bool:
+    return bool(paths) and finding.fix is not None and not paths.isdisjoint(finding.fix.paths)
+
+
+def _outside_reason(finding: Finding, outside: frozenset[str]) -> str:
+    path = next(path for path in (finding.fix.paths if finding.fix else ()) if path in outside)
+    return f"{path} is a symlink to a file outside the paths given; name it on the command line to fix it"
 
 
 def _reason_for(finding: Finding, failures: dict[str, str]) -> str:
@@ -193,6 +210,9 @@ def _rewrite_path(
         return outcome.error
     if outcome.new_text is None or outcome.new_text == source.text:
         return None
+    problem = source.unencodable(outcome.new_text)
+    if problem is not None:
+        return f"{problem}; not written"
     return source, outcome.new_text
 
 

@@ -111,6 +111,9 @@ def _fail(err: Console, message: str) -> NoReturn:
 
 
 def _run_analysis(err: Console, paths: list[Path], settings: Settings) -> Analysis:
+    for path in paths:
+        if not path.exists():
+            _fail(err, f"{path}: no such file or directory")
     try:
         return analyze(paths, settings)
     except ConfigError as exc:

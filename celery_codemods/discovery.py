@@ -41,73 +41,144 @@ DEFAULT_EXCLUDES = (
 class Discovery:
     files: tuple[Path, ...]
     missing: tuple[Path, ...]
+    unreadable: tuple[tuple[Path, str], ...] = ()
+    """Directories that could not be listed, with the reason."""
+    outside: tuple[Path, ...] = ()
+    """Files reached through a symlink whose target lies outside every path given: read, never written."""
+
+
+class PatternError(ValueError):
+    """An exclude pattern that is not valid gitignore syntax."""
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why ``pattern`` is not a valid gitignore pattern, or None."""
+    try:
+        pathspec.GitIgnoreSpec.from_lines([pattern])
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _exclude_spec(patterns: Iterable[str]) -> pathspec.GitIgnoreSpec:
+    for pattern in patterns:
+        problem = pattern_problem(pattern)
+        if problem is not None:
+            raise PatternError(f"exclude pattern {pattern!r} is not valid gitignore syntax: {problem}")
+    return pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *patterns])
+
+
+def _lenient_spec(lines: list[str]) -> pathspec.GitIgnoreSpec:
+    """A .gitignore as git reads it: a line that is not a valid pattern is skipped."""
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except ValueError:
+        return pathspec.GitIgnoreSpec.from_lines([line for line in lines if pattern_problem(line) is None])
 
 
 def discover(paths: Iterable[Path], exclude: Iterable[str] = ()) -> Discovery:
-    exclude_spec = pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *exclude])
-    seen: set[Path] = set()
+    """Raises PatternError for an invalid exclude pattern; every other problem is in the result.
+
+    Symlinks are followed once: a file reached twice is listed once, a directory
+    loop is walked once. A symlinked directory whose target lies outside every
+    directory given is not walked; a symlinked file whose target does is read
+    (it may define tasks) but listed in ``outside`` so it is never written,
+    unless it was itself given.
+    """
+    given_paths = list(paths)
+    walker = _Walker(_exclude_spec(tuple(exclude)), _project_roots(given_paths))
+    seen: set[str] = set()
     files: list[Path] = []
     missing: list[Path] = []
-    for given in paths:
+    for given in given_paths:
         if not given.exists():
             missing.append(given)
             continue
-        candidates = [given] if given.is_file() else _walk(given, exclude_spec)
+        candidates = [given] if given.is_file() else walker.walk(given)
         for path in candidates:
-            key = path.resolve()
+            key = os.path.realpath(path)
             if key not in seen:
                 seen.add(key)
                 files.append(path)
-    return Discovery(files=tuple(files), missing=tuple(missing))
+    asked = {os.path.realpath(path) for path in given_paths if path.is_file()}
+    outside = [
+        path for path in files if not walker.inside(os.path.realpath(path)) and os.path.realpath(path) not in asked
+    ]
+    return Discovery(
+        files=tuple(files), missing=tuple(missing), unreadable=tuple(walker.unreadable), outside=tuple(outside)
+    )
 
 
-def _walk(root: Path, exclude_spec: pathspec.GitIgnoreSpec) -> Iterator[Path]:
-    absolute_root = Path(os.path.abspath(root))
-    ignore_stack = _parent_gitignores(absolute_root)
-    visited: set[tuple[int, int]] = set()
-    for relative in _walk_dir(absolute_root, Path(), exclude_spec, ignore_stack, visited):
-        yield root / relative
+def _project_roots(paths: Iterable[Path]) -> tuple[str, ...]:
+    return tuple(os.path.realpath(path) for path in paths if path.is_dir())
 
 
-def _walk_dir(
-    root: Path,
-    relative_dir: Path,
-    exclude_spec: pathspec.GitIgnoreSpec,
-    ignore_stack: list[tuple[Path, pathspec.GitIgnoreSpec]],
-    visited: set[tuple[int, int]],
-) -> Iterator[Path]:
-    directory = root / relative_dir
-    try:
-        info = directory.stat()
-    except OSError:
-        return
-    if (info.st_dev, info.st_ino) in visited:  # a symlink loop
-        return
-    visited.add((info.st_dev, info.st_ino))
-    own = _read_gitignore(directory)
-    stack = [*ignore_stack, (directory, own)] if own else ignore_stack
-    try:
-        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
-    except OSError:
-        return
-    for entry in entries:
-        is_dir = _is_dir(entry)
-        relative = relative_dir / entry.name
-        suffix = "/" if is_dir else ""
-        if exclude_spec.match_file(relative.as_posix() + suffix):
-            continue
-        if _ignored(root / relative, suffix, stack):
-            continue
-        if is_dir:
-            if not (root / relative / "pyvenv.cfg").exists():
-                yield from _walk_dir(root, relative, exclude_spec, stack, visited)
-        elif entry.name.endswith(".py"):
-            yield relative
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+class _Walker:
+    def __init__(self, exclude_spec: pathspec.GitIgnoreSpec, roots: tuple[str, ...]) -> None:
+        self.exclude_spec = exclude_spec
+        self.roots = roots
+        self.visited: set[tuple[int, int]] = set()
+        self.unreadable: list[tuple[Path, str]] = []
+
+    def inside(self, real_path: str) -> bool:
+        return any(_within(real_path, root) for root in self.roots)
+
+    def walk(self, root: Path) -> Iterator[Path]:
+        absolute_root = Path(os.path.abspath(root))
+        ignore_stack = _parent_gitignores(absolute_root)
+        for relative in self._walk_dir(absolute_root, Path(), ignore_stack):
+            yield root / relative
+
+    def _walk_dir(
+        self, root: Path, relative_dir: Path, ignore_stack: list[tuple[Path, pathspec.GitIgnoreSpec]]
+    ) -> Iterator[Path]:
+        directory = root / relative_dir
+        try:
+            info = directory.stat()
+            if (info.st_dev, info.st_ino) in self.visited:  # a symlink loop, or a directory linked twice
+                return
+            self.visited.add((info.st_dev, info.st_ino))
+            entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+        except OSError as exc:
+            self.unreadable.append((directory, exc.strerror or str(exc)))
+            return
+        own = _read_gitignore(directory)
+        stack = [*ignore_stack, (directory, own)] if own else ignore_stack
+        for entry in entries:
+            is_dir = _is_dir(entry)
+            relative = relative_dir / entry.name
+            suffix = "/" if is_dir else ""
+            if self.exclude_spec.match_file(relative.as_posix() + suffix):
+                continue
+            if _ignored(root / relative, suffix, stack):
+                continue
+            if is_dir:
+                if self._walkable(root / relative, entry):
+                    yield from self._walk_dir(root, relative, stack)
+            elif entry.name.endswith(".py") and _is_file(entry):
+                yield relative
+
+    def _walkable(self, directory: Path, entry: os.DirEntry[str]) -> bool:
+        if (directory / "pyvenv.cfg").exists():
+            return False
+        return not entry.is_symlink() or self.inside(os.path.realpath(directory))
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
     try:
         return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    """A regular file (through symlinks): not a FIFO or device that would block a read."""
+    try:
+        return entry.is_file()
     except OSError:
         return False
 
@@ -121,7 +192,7 @@ def _read_gitignore(directory: Path) -> pathspec.GitIgnoreSpec | None:
         lines = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+    return _lenient_spec(lines)
 
 
 def _parent_gitignores(root: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:

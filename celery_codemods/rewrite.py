@@ -9,6 +9,7 @@ editing a function sees the function with its handlers already edited.
 from __future__ import annotations
 
 import ast
+import bisect
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -78,6 +79,19 @@ class _EditApplier(cst.CSTTransformer):
         self.rules = rules
         self.ctx = ctx
         self.applied: set[int] = set()
+        self.edit_lines = sorted({line for kind, line, _ in edits if kind != "Module"})
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # A subtree holding no edit is not walked: on a large file that is most of the tree.
+        position = self.positions.get(node)
+        if position is None or isinstance(node, cst.Module):
+            return True
+        first: int = position.start.line  # type: ignore[attr-defined]
+        decorators = getattr(node, "decorators", ())
+        if decorators and decorators[0] in self.positions:  # decorators lie before a def's own start
+            first = min(first, self.positions[decorators[0]].start.line)  # type: ignore[attr-defined]
+        index = bisect.bisect_left(self.edit_lines, first)
+        return index < len(self.edit_lines) and self.edit_lines[index] <= position.end.line  # type: ignore[attr-defined]
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:  # type: ignore[override]
         key = self._key(original_node)
@@ -120,7 +134,7 @@ def _rewrite(
     text: str, facts: ModuleFacts, edits: Sequence[Edit], rules: Mapping[str, Rule], settings: Settings
 ) -> RewriteOutcome:
     try:
-        wrapper = MetadataWrapper(cst.parse_module(text))
+        wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)
     except cst.ParserSyntaxError as exc:
         return RewriteOutcome(error=f"LibCST cannot parse it: {exc.message} (line {exc.raw_line})")
     by_key: dict[tuple[str, int, int], list[Edit]] = defaultdict(list)
@@ -135,7 +149,9 @@ def _rewrite(
         return RewriteOutcome(error=f"{first.rule}: no {first.node} at {first.line}:{first.col} (file changed?)")
     if ctx.new_logger is not None:
         module = _add_logger(module, ctx)
-    module = AddImportsVisitor(ctx.codemod_context).transform_module(module)
+    if ctx.codemod_context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
+        # A whole-tree pass: on a large file it costs as much as the parse, so only when needed.
+        module = AddImportsVisitor(ctx.codemod_context).transform_module(module)
     new_text = module.code
     problem = verify_parses(new_text)
     if problem is not None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from celery_codemods.discovery import pattern_problem
+
 LoggerFactory = Literal["getLogger", "get_task_logger"]
 SilentExceptMode = Literal["log", "reraise"]
 
@@ -83,7 +85,10 @@ def load_settings(config_file: Path | None) -> Settings:
         raise ConfigError(f"{config_file}: cannot read: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{config_file}: not valid TOML: {exc}") from None
-    table = document.get("tool", {}).get("celery-codemod", {})
+    tool = document.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{config_file}: [tool] must be a table, got {tool!r}")
+    table = tool.get("celery-codemod", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{config_file}: [tool.celery-codemod] must be a table")
     values = {key.replace("-", "_"): _validate(config_file, key, value) for key, value in table.items()}
@@ -98,6 +103,8 @@ def _validate(path: Path, key: str, value: Any) -> Any:
     if key in _STR_LIST_KEYS:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+        if key == "exclude":
+            _check_patterns(where, value)
         return tuple(value)
     if key in _BOOL_KEYS:
         if not isinstance(value, bool):
@@ -115,6 +122,13 @@ def _validate(path: Path, key: str, value: Any) -> Any:
     if not isinstance(value, str):
         raise ConfigError(f"{where}: expected a string, got {value!r}")
     return value
+
+
+def _check_patterns(where: str, patterns: list[str]) -> None:
+    for pattern in patterns:
+        problem = pattern_problem(pattern)
+        if problem is not None:
+            raise ConfigError(f"{where}: {pattern!r} is not a valid gitignore pattern ({problem})")
 
 
 def effective_jobs(settings: Settings) -> int:

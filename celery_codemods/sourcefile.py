@@ -32,8 +32,18 @@ class SourceFile:
         return hashlib.blake2b(self.raw, digest_size=16).hexdigest()
 
     def encode(self, text: str) -> bytes:
+        """Raises UnicodeEncodeError when ``text`` has characters the file's encoding lacks."""
         data = text.encode(self.encoding)
         return codecs.BOM_UTF8 + data if self.has_bom else data
+
+    def unencodable(self, text: str) -> str | None:
+        """Why ``text`` cannot be written in this file's encoding, or None when it can."""
+        try:
+            text.encode(self.encoding)
+        except UnicodeEncodeError as exc:
+            bad = exc.object[exc.start : exc.end]
+            return f"the rewrite has characters {self.encoding} cannot encode ({bad!r})"
+        return None
 
 
 class SourceError(Exception):
@@ -43,19 +53,25 @@ class SourceError(Exception):
 def decode_source(path: Path, raw: bytes) -> SourceFile:
     if b"\x00" in raw:
         raise SourceError("binary file (contains NUL bytes)")
+    has_bom = raw.startswith(codecs.BOM_UTF8)
+    body = raw[len(codecs.BOM_UTF8) :] if has_bom else raw
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
     except SyntaxError as exc:
+        # Also raised for undecodable bytes in the first two lines of a file without a cookie.
+        _decode(body, "utf-8")
         raise SourceError(f"bad encoding declaration: {exc.msg}") from None
-    has_bom = raw.startswith(codecs.BOM_UTF8)
-    body = raw[len(codecs.BOM_UTF8) :] if has_bom else raw
     if encoding == "utf-8-sig":
         encoding = "utf-8"
+    text = _decode(body, encoding)
+    return SourceFile(path=path, raw=raw, text=text, encoding=encoding, has_bom=has_bom)
+
+
+def _decode(body: bytes, encoding: str) -> str:
     try:
-        text = body.decode(encoding)
+        return body.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
         raise SourceError(f"cannot decode as {encoding}: {exc}") from None
-    return SourceFile(path=path, raw=raw, text=text, encoding=encoding, has_bom=has_bom)
 
 
 def read_source(path: Path) -> SourceFile:
@@ -74,10 +90,14 @@ def write_source(source: SourceFile, new_text: str) -> None:
     """Replace ``source.path`` with ``new_text`` atomically.
 
     Refuses when the file on disk no longer holds the bytes that were analysed;
-    keeps the file mode; on any failure the old content stays in place.
+    keeps the file mode; on any failure the old content stays in place. A
+    symlink is written through: its target gets the new content, the link stays.
     """
+    problem = source.unencodable(new_text)
+    if problem is not None:
+        raise SourceError(f"{problem}; not written")
     data = source.encode(new_text)
-    path = source.path
+    path = Path(os.path.realpath(source.path))
     try:
         current = path.read_bytes()
     except OSError as exc:
@@ -86,8 +106,8 @@ def write_source(source: SourceFile, new_text: str) -> None:
         raise StaleFileError("changed on disk since it was read; not written")
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
-        if not os.access(path, os.W_OK):
-            raise SourceError("file is read-only; not written")
+        if _read_only(path, mode):
+            raise SourceError("file is read-only; not written (its mode is left alone)")
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise SourceError(f"cannot write: {exc.strerror or exc}") from None
@@ -104,6 +124,11 @@ def write_source(source: SourceFile, new_text: str) -> None:
     except BaseException:
         _remove_quietly(tmp_name)
         raise
+
+
+def _read_only(path: Path, mode: int) -> bool:
+    # os.access says yes to root whatever the mode; no write bit at all means read-only to us too.
+    return not os.access(path, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
 
 
 def _remove_quietly(name: str) -> None:
