@@ -112,16 +112,7 @@ def test_look_alikes_are_untouched(fixed_corpus: tuple[Path, dict[str, str], dic
     assert checked >= 10, "the corpus should mark its look-alikes"
 
 
-@pytest.mark.parametrize(
-    "serializer",
-    [
-        "pickle",
-        pytest.param(
-            "json",
-            marks=pytest.mark.xfail(strict=True, reason="needs the pass-ids rule (issue 3); remove when it lands"),
-        ),
-    ],
-)
+@pytest.mark.parametrize("serializer", ["pickle", "json"])
 def test_corpus_suite_passes_after_the_fix(
     fixed_corpus: tuple[Path, dict[str, str], dict[str, str]], serializer: str
 ) -> None:

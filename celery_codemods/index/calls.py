@@ -81,7 +81,20 @@ _GET_OBJECT = frozenset({"django.shortcuts.get_object_or_404", "django.shortcuts
 _USER_MODEL = frozenset({"django.contrib.auth.get_user_model"})
 _RECEIVER = frozenset({"django.dispatch.receiver", "django.dispatch.dispatcher.receiver"})
 _INSTANCE_METHODS = frozenset(
-    {"get", "aget", "create", "acreate", "first", "afirst", "last", "alast", "latest", "earliest"}
+    {
+        "get",
+        "aget",
+        "create",
+        "acreate",
+        "create_user",
+        "create_superuser",
+        "first",
+        "afirst",
+        "last",
+        "alast",
+        "latest",
+        "earliest",
+    }
 )
 _PAIR_METHODS = frozenset({"get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"})
 _QUERYSET_METHODS = frozenset(
@@ -602,7 +615,10 @@ class _Collector:
         if depth > _MAX_DEPTH:
             return Origin("unknown", detail=self.ctx.segment(node))
         if isinstance(node, ast.Name):
-            return self._name_origin(node.id, scope, line, depth)
+            origin = self._name_origin(node.id, scope, line, depth)
+            if origin.kind == "unknown" and _named_like_a_key(node.id):
+                return Origin("id", detail=node.id, line=line)
+            return origin
         if isinstance(node, ast.Constant):
             return _constant_origin(node)
         if isinstance(node, ast.Attribute):
@@ -727,6 +743,10 @@ def _with_delete(origin: Origin, deleted: bool) -> Origin:
     if not deleted or origin.after_delete:
         return origin
     return Origin(origin.kind, origin.ref, origin.detail, origin.signal, origin.line, after_delete=True)
+
+
+def _named_like_a_key(name: str) -> bool:
+    return name in {"pk", "id", "uuid"} or name.endswith(("_id", "_pk", "_uuid"))
 
 
 def _constant_origin(node: ast.Constant) -> Origin:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from celery_codemods.index.context import ModuleContext
@@ -37,6 +37,49 @@ _INT_FIELDS = frozenset(
 )
 _STR_FIELDS = frozenset({"CharField", "SlugField", "EmailField", "TextField", "URLField"})
 _RELATION_FIELDS = frozenset({"OneToOneField", "ForeignKey"})
+_ALL_RELATIONS = frozenset({"OneToOneField", "ForeignKey", "ManyToManyField", "ParentalKey"})
+
+
+_USER_ATTRIBUTES = frozenset(
+    {
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "password",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "date_joined",
+        "last_login",
+        "groups",
+        "user_permissions",
+        "get_username",
+        "get_full_name",
+        "get_short_name",
+        "get_email_field_name",
+        "email_user",
+        "check_password",
+        "set_password",
+        "set_unusable_password",
+        "has_usable_password",
+        "has_perm",
+        "has_perms",
+        "has_module_perms",
+        "get_all_permissions",
+        "get_group_permissions",
+        "get_user_permissions",
+        "is_authenticated",
+        "is_anonymous",
+        "natural_key",
+        "get_session_auth_hash",
+        "normalize_username",
+        "EMAIL_FIELD",
+        "USERNAME_FIELD",
+        "REQUIRED_FIELDS",
+        "objects",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +87,7 @@ class BuiltinModel:
     qualname: str
     abstract: bool = False
     pk_type: PkType = "int"
+    attributes: frozenset[str] = frozenset()
 
 
 # Django's own models (and abstract bases) that project models derive from or
@@ -51,12 +95,12 @@ class BuiltinModel:
 _DJANGO_MODELS = {
     model.qualname: model
     for model in (
-        BuiltinModel("django.contrib.auth.models.User"),
+        BuiltinModel("django.contrib.auth.models.User", attributes=_USER_ATTRIBUTES),
         BuiltinModel("django.contrib.auth.models.Group"),
         BuiltinModel("django.contrib.auth.models.Permission"),
-        BuiltinModel("django.contrib.auth.models.AbstractUser", abstract=True),
-        BuiltinModel("django.contrib.auth.models.AbstractBaseUser", abstract=True),
-        BuiltinModel("django.contrib.auth.base_user.AbstractBaseUser", abstract=True),
+        BuiltinModel("django.contrib.auth.models.AbstractUser", abstract=True, attributes=_USER_ATTRIBUTES),
+        BuiltinModel("django.contrib.auth.models.AbstractBaseUser", abstract=True, attributes=_USER_ATTRIBUTES),
+        BuiltinModel("django.contrib.auth.base_user.AbstractBaseUser", abstract=True, attributes=_USER_ATTRIBUTES),
         BuiltinModel("django.contrib.auth.models.PermissionsMixin", abstract=True),
         BuiltinModel("django.contrib.contenttypes.models.ContentType"),
         BuiltinModel("django.contrib.sites.models.Site"),
@@ -116,6 +160,9 @@ class ClassFacts:
     """``class Meta: model = X`` (ModelForm, serializers): X's qualified name."""
     methods: frozenset[str] = frozenset()
     app_label: str | None = None
+    relations: tuple[tuple[str, str], ...] = ()
+    """(target, reverse accessor) of its ForeignKey/OneToOne/ManyToMany fields. The target is a
+    qualified name, ``"str:<literal>"`` for a string reference, or ``"user"`` for AUTH_USER_MODEL."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +208,32 @@ def _class_facts(node: ast.ClassDef, ctx: ModuleContext) -> ClassFacts:
         meta_model=model if isinstance(model, str) else None,
         methods=frozenset(methods),
         app_label=label if isinstance(label := meta.get("app_label"), str) else None,
+        relations=tuple(_relations(node, ctx)),
     )
+
+
+def _relations(node: ast.ClassDef, ctx: ModuleContext) -> Iterator[tuple[str, str]]:
+    for statement in node.body:
+        value = statement.value if isinstance(statement, ast.Assign | ast.AnnAssign) else None
+        if not isinstance(value, ast.Call) or not value.args:
+            continue
+        kind = (ctx.qualname(value.func) or "").rpartition(".")[2]
+        if kind not in _ALL_RELATIONS:
+            continue
+        related = next((k.value for k in value.keywords if k.arg == "related_name"), None)
+        if isinstance(related, ast.Constant) and isinstance(related.value, str):
+            accessor = related.value
+        elif related is None:
+            accessor = node.name.lower() if kind == "OneToOneField" else f"{node.name.lower()}_set"
+        else:
+            continue
+        target = value.args[0]
+        if isinstance(target, ast.Constant) and isinstance(target.value, str):
+            yield f"str:{target.value}", accessor
+        elif isinstance(target, ast.Attribute) and target.attr == "AUTH_USER_MODEL":
+            yield "user", accessor
+        elif isinstance(target, ast.Name | ast.Attribute) and (qualname := ctx.qualname(target)) is not None:
+            yield qualname, accessor
 
 
 def _unsubscript(node: ast.expr) -> ast.expr:
@@ -352,6 +424,7 @@ def build_registry(
     _classify(registry)
     user = _user_model(registry, [f.auth_user_model for f in per_module.values() if f.auth_user_model])
     registry.user_model = user
+    _add_reverse_accessors(registry)
     for alias, target in list(registry.aliases.items()):
         if target == "<user>":
             if user is None:
@@ -364,7 +437,11 @@ def build_registry(
 def _classify(registry: ModelRegistry) -> None:
     for qualname, builtin in _DJANGO_MODELS.items():
         registry.models[qualname] = ModelInfo(
-            qualname, abstract=builtin.abstract, pk_type=builtin.pk_type, in_project=False
+            qualname,
+            abstract=builtin.abstract,
+            pk_type=builtin.pk_type,
+            attributes=builtin.attributes,
+            in_project=False,
         )
     for qualname in registry.classes:
         _model_info(registry, qualname, set())
@@ -406,6 +483,57 @@ def _model_info(registry: ModelRegistry, qualname: str, visiting: set[str]) -> M
     )
     registry.models[resolved] = info
     return info
+
+
+def _add_reverse_accessors(registry: ModelRegistry) -> None:
+    """``order.lines`` exists when OrderLine declares ``ForeignKey(Order, related_name="lines")``."""
+    added: dict[str, set[str]] = {}
+    for facts in registry.classes.values():
+        for target, accessor in facts.relations:
+            resolved = _relation_target(registry, facts, target)
+            if resolved is not None:
+                added.setdefault(resolved, set()).add(accessor)
+    for qualname, accessors in added.items():
+        model = registry.models.get(qualname)
+        if model is not None:
+            registry.models[qualname] = replace(model, attributes=model.attributes | accessors)
+    for qualname, model in list(registry.models.items()):
+        inherited = set(model.attributes)
+        for base in _model_bases(registry, qualname):
+            inherited |= added.get(base, set())
+        if inherited != model.attributes:
+            registry.models[qualname] = replace(model, attributes=frozenset(inherited))
+
+
+def _model_bases(registry: ModelRegistry, qualname: str) -> Iterator[str]:
+    """Project bases of a model, transitively (a proxy has its concrete model's reverse accessors)."""
+    pending = list(registry.classes[qualname].bases) if qualname in registry.classes else []
+    seen: set[str] = set()
+    while pending:
+        base = registry.resolve(pending.pop()) or ""
+        if base in seen or base not in registry.models:
+            continue
+        seen.add(base)
+        yield base
+        if base in registry.classes:
+            pending.extend(registry.classes[base].bases)
+
+
+def _relation_target(registry: ModelRegistry, facts: ClassFacts, target: str) -> str | None:
+    if target == "user":
+        return registry.user_model
+    if not target.startswith("str:"):
+        return registry.resolve(target)
+    spelled = target[4:]
+    if spelled == "self":
+        return facts.qualname
+    if "." not in spelled:
+        return f"{facts.qualname.rpartition('.')[0]}.{spelled}"
+    label, _, name = spelled.rpartition(".")
+    found = [
+        m.qualname for m in registry.models.values() if m.name == name and _app_label(registry, m.qualname) == label
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 def _third_party_model_base(qualname: str) -> bool:

@@ -88,7 +88,7 @@ def test_origins() -> None:
         ("instance", "shop.models.Order"),
         ("user", None),
         ("queryset", "shop.models.Order"),
-        ("unknown", None),
+        ("id", None),
         ("id", None),
         ("literal", None),
         ("instance", "shop.models.Order"),
