@@ -141,6 +141,7 @@ def decorator_facts(node: ast.expr, ctx: ModuleContext) -> Decorator | None:
         called=True,
         span=ctx.span(node),
         callee=written,
+        star_kwargs=any(keyword.arg is None for keyword in node.keywords),
         options=tuple(_option(keyword, ctx) for keyword in node.keywords if keyword.arg),
         positional_count=len(node.args),
     )

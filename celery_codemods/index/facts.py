@@ -39,6 +39,8 @@ class Decorator:
     positional_count: int = 0
     callee: str = ""
     """The decorator's name as written, without its call: ``app.task``, ``st`` for an alias."""
+    star_kwargs: bool = False
+    """The call passes ``**options``: any option may be set without showing in ``options``."""
 
     def option(self, name: str) -> Option | None:
         return next((option for option in self.options if option.name == name), None)

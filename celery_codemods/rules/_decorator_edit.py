@@ -69,13 +69,46 @@ def keyword_arg(name: str, source: str) -> cst.Arg:
     )
 
 
+LONG_LINE = 88
+"""A one-line call that grows past this many characters gets one argument a line."""
+
+
 def _edit_call(call: cst.Call, payload: KeywordEdit) -> cst.Call:
     present = {arg.keyword.value for arg in call.args if arg.keyword is not None}
     kept = [arg for arg in call.args if arg.keyword is None or arg.keyword.value not in payload.remove]
     added = [keyword_arg(name, source) for name, source in payload.add if name not in present]
     if len(kept) == len(call.args) and not added:
         return call
-    return call.with_changes(args=_join(call, kept, added))
+    edited = call.with_changes(args=_join(call, kept, added))
+    if added and is_one_line(call) and len(_code(edited)) > LONG_LINE:
+        return one_argument_a_line(edited)
+    return edited
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
+def is_one_line(call: cst.Call) -> bool:
+    return "\n" not in _code(call)
+
+
+def line_break(depth: int) -> cst.ParenthesizedWhitespace:
+    """A newline, then the enclosing block's indentation plus ``depth`` levels."""
+    return cst.ParenthesizedWhitespace(indent=True, last_line=cst.SimpleWhitespace("    " * depth))
+
+
+def one_argument_a_line(call: cst.Call, depth: int = 1) -> cst.Call:
+    """``f(a, b)`` -> ``f(\n    a,\n    b,\n)``, the closing parenthesis at ``depth - 1``."""
+    args = [
+        arg.with_changes(
+            comma=cst.Comma(whitespace_after=line_break(depth)), whitespace_after_arg=cst.SimpleWhitespace("")
+        )
+        for arg in call.args
+    ]
+    if args:
+        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=line_break(depth - 1)))
+    return call.with_changes(whitespace_before_args=line_break(depth), args=args)
 
 
 def _join(call: cst.Call, kept: list[cst.Arg], added: list[cst.Arg]) -> list[cst.Arg]:

@@ -130,13 +130,13 @@ class TaskRefersToItself(Rule):
 
     @classmethod
     def extract_function(cls, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: ModuleContext) -> SelfFacts | None:
-        local_names = frozenset(_local_names(node))
-        references = tuple(_self_references(node, local_names, ctx))
+        names = frozenset(local_names(node))
+        references = tuple(_self_references(node, names, ctx))
         if not references:
             return None
         return SelfFacts(
             references=references,
-            local_names=local_names,
+            local_names=names,
             decorator_starts=tuple((d.lineno, ctx.col(d.lineno, d.col_offset)) for d in node.decorator_list),
             star_options_at=frozenset(
                 (d.lineno, ctx.col(d.lineno, d.col_offset))
@@ -284,7 +284,7 @@ def _self_references(
             yield SelfReference(span.line, span.col, "Attribute", receiver.attr, qualname, node.attr)
 
 
-def _local_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[str]:
+def local_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[str]:
     arguments = function.args
     for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg):
         if arg is not None:

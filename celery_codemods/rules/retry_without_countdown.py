@@ -1,0 +1,138 @@
+"""# retry-without-countdown (CEL304)
+
+## What it does
+Finds a manual retry of a task (`self.retry(...)`, also `mytask.retry` and
+`current_task.retry`) without `countdown` or `eta`, in a task that sets no
+`default_retry_delay`.
+
+## Why is this bad?
+A manual `retry()` ignores `retry_backoff` and friends (they act only
+through `autoretry_for`): without `countdown` it waits
+`default_retry_delay`, a fixed 180 s, every time. A blip costs three
+minutes; an outage is hit again at the same steady pace by every waiting
+task. Written without `raise`, the call also hides that it ends the task
+(it raises `Retry`).
+
+## Example
+```python
+@shared_task(bind=True, max_retries=5)
+def refund(self, order_id):
+    try:
+        gateway.refund(order_id)
+    except ConnectionError as exc:
+        self.retry(exc=exc)
+```
+
+## Use instead
+```python
+from celery.utils.time import get_exponential_backoff_interval
+
+
+@shared_task(bind=True, max_retries=5)
+def refund(self, order_id):
+    try:
+        gateway.refund(order_id)
+    except ConnectionError as exc:
+        raise self.retry(
+            exc=exc,
+            countdown=get_exponential_backoff_interval(
+                factor=1, retries=self.request.retries, maximum=600, full_jitter=True
+            ),
+        )
+```
+(The fix writes the countdown on one line.) It uses Celery's own backoff
+helper, the one autoretry uses, with ints only (a float with
+`full_jitter=True` raises on Python 3.12+): retry n waits a random
+0..min(cap, factor * 2^n) s. The factor, cap and jitter come from the
+task's own `retry_backoff`, `retry_backoff_max` and `retry_jitter` when it
+has them (see CEL305), else factor 1, the configured cap and jitter on. A
+retry call that is its own statement (or `return self.retry(...)`) becomes
+`raise self.retry(...)`; with `throw=False` it stays a call.
+
+## Fix safety
+Safe, and it changes retry timing on purpose: the first retry comes after
+about 0-1 s instead of 180 s, the fifth after at most 16 s, and no wait
+exceeds the cap (600 s by default). `raise` in front changes nothing:
+`retry()` raises by itself.
+
+## Options
+- `retry-backoff-max` (default 600): the cap, unless the task sets
+  `retry_backoff_max`.
+
+## References
+- Celery: `Task.retry` (`countdown`, `eta`), `Task.default_retry_delay`
+- `celery.utils.time.get_exponential_backoff_interval`
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+import libcst as cst
+
+from celery_codemods.findings import Edit, Finding, Fix, Safety
+from celery_codemods.index.context import ModuleContext
+from celery_codemods.index.project import Project, Task
+from celery_codemods.rewrite import EditContext
+from celery_codemods.rules._retries import (
+    CountdownEdit,
+    RetryCall,
+    apply_countdown,
+    backoff_policy,
+    countdown_blocker,
+    countdown_edits,
+    extract_retry_calls,
+    own_retry_calls,
+)
+from celery_codemods.rules.base import Rule
+
+
+class RetryWithoutCountdown(Rule):
+    code = "CEL304"
+    name = "retry-without-countdown"
+    summary = "Manual retry without countdown waits a fixed 180 s"
+    fix_availability = "sometimes"
+
+    @classmethod
+    def extract_function(
+        cls, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: ModuleContext
+    ) -> tuple[RetryCall, ...] | None:
+        return extract_retry_calls(node, ctx) or None
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for task in project.tasks:
+            if task.option("default_retry_delay") is not None or task.decorator.star_kwargs:
+                continue
+            for call in own_retry_calls(task, task.function.extras.get(self.code, ())):
+                if not call.has_delay:
+                    yield self._finding(task, call)
+
+    def _finding(self, task: Task, call: RetryCall) -> Finding:
+        policy = backoff_policy(task, self.settings)
+        message = (
+            f"`{call.receiver}.retry()` in task `{task.display_name}` waits a fixed 180 s; add a backoff countdown"
+        )
+        blocker = countdown_blocker(task)
+        fix = None
+        if blocker is not None:
+            message += f" (not rewritten: {blocker})"
+        else:
+            fix = Fix(
+                description=f"exponential countdown (cap {policy.cap} s) for a retry in task `{task.display_name}`",
+                safety=Safety.SAFE,
+                edits=tuple(countdown_edits(task, [call], self.code, policy)),
+            )
+        return Finding(
+            path=task.path,
+            line=call.line,
+            col=call.col,
+            code=self.code,
+            name=self.name,
+            message=message,
+            fix=fix,
+        )
+
+    def apply(self, node: cst.CSTNode, edit: Edit, ctx: EditContext) -> cst.CSTNode:
+        payload: CountdownEdit = edit.payload
+        return apply_countdown(node, payload, ctx.add_import)
