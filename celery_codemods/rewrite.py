@@ -13,11 +13,13 @@ import bisect
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import MetadataWrapper, PositionProvider
+
+if TYPE_CHECKING:
+    from libcst.codemod import CodemodContext
 
 from celery_codemods.findings import Edit
 from celery_codemods.index.facts import ModuleFacts
@@ -33,10 +35,17 @@ class EditContext:
     def __init__(self, facts: ModuleFacts, settings: Settings) -> None:
         self.facts = facts
         self.settings = settings
-        self.codemod_context = CodemodContext(full_module_name=facts.module, full_package_name=facts.module)
         self.new_logger: str | None = None
 
+    @cached_property
+    def codemod_context(self) -> CodemodContext:
+        from libcst.codemod import CodemodContext
+
+        return CodemodContext(full_module_name=self.facts.module, full_package_name=self.facts.module)
+
     def add_import(self, module: str, obj: str | None = None, asname: str | None = None) -> None:
+        from libcst.codemod.visitors import AddImportsVisitor
+
         AddImportsVisitor.add_needed_import(self.codemod_context, module, obj, asname)
 
     def logger_name(self) -> str:
@@ -65,55 +74,6 @@ class RewriteOutcome:
     error: str | None = None
 
 
-class _EditApplier(cst.CSTTransformer):
-    def __init__(
-        self,
-        edits: Mapping[tuple[str, int, int], list[Edit]],
-        positions: Mapping[cst.CSTNode, object],
-        rules: Mapping[str, Rule],
-        ctx: EditContext,
-    ) -> None:
-        super().__init__()
-        self.edits = edits
-        self.positions = positions
-        self.rules = rules
-        self.ctx = ctx
-        self.applied: set[int] = set()
-        self.edit_lines = sorted({line for kind, line, _ in edits if kind != "Module"})
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        # A subtree holding no edit is not walked: on a large file that is most of the tree.
-        position = self.positions.get(node)
-        if position is None or isinstance(node, cst.Module):
-            return True
-        first: int = position.start.line  # type: ignore[attr-defined]
-        decorators = getattr(node, "decorators", ())
-        if decorators and decorators[0] in self.positions:  # decorators lie before a def's own start
-            first = min(first, self.positions[decorators[0]].start.line)  # type: ignore[attr-defined]
-        index = bisect.bisect_left(self.edit_lines, first)
-        return index < len(self.edit_lines) and self.edit_lines[index] <= position.end.line  # type: ignore[attr-defined]
-
-    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:  # type: ignore[override]
-        key = self._key(original_node)
-        if key is None:
-            return updated_node
-        node = updated_node
-        for edit in self.edits.get(key, ()):
-            node = self.rules[edit.rule].apply(node, edit, self.ctx)
-            self.applied.add(id(edit))
-        return node
-
-    def _key(self, node: cst.CSTNode) -> tuple[str, int, int] | None:
-        kind = type(node).__name__
-        if kind == "Module":
-            return ("Module", 0, 0)
-        position = self.positions.get(node)
-        if position is None:
-            return None
-        start = position.start  # type: ignore[attr-defined]
-        return (kind, start.line, start.column)
-
-
 def rewrite_source(
     text: str,
     facts: ModuleFacts,
@@ -130,9 +90,72 @@ def rewrite_source(
         return RewriteOutcome(error=f"internal error while rewriting: {type(exc).__name__}: {exc}")
 
 
+def _edit_applier(
+    edits: Mapping[tuple[str, int, int], list[Edit]],
+    positions: Mapping[cst.CSTNode, object],
+    rules: Mapping[str, Rule],
+    ctx: EditContext,
+    applied: set[int],
+) -> cst.CSTTransformer:
+    # Defined here, not at import: subclassing needs LibCST loaded, and a
+    # `check` must not load it (see _lazy.py).
+    class _EditApplier(cst.CSTTransformer):
+        def __init__(
+            self,
+            edits: Mapping[tuple[str, int, int], list[Edit]],
+            positions: Mapping[cst.CSTNode, object],
+            rules: Mapping[str, Rule],
+            ctx: EditContext,
+        ) -> None:
+            super().__init__()
+            self.edits = edits
+            self.positions = positions
+            self.rules = rules
+            self.ctx = ctx
+            self.applied = applied
+            self.edit_lines = sorted({line for kind, line, _ in edits if kind != "Module"})
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            # A subtree holding no edit is not walked: on a large file that is most of the tree.
+            position = self.positions.get(node)
+            if position is None or isinstance(node, cst.Module):
+                return True
+            first: int = position.start.line  # type: ignore[attr-defined]
+            decorators = getattr(node, "decorators", ())
+            if decorators and decorators[0] in self.positions:  # decorators lie before a def's own start
+                first = min(first, self.positions[decorators[0]].start.line)  # type: ignore[attr-defined]
+            index = bisect.bisect_left(self.edit_lines, first)
+            return index < len(self.edit_lines) and self.edit_lines[index] <= position.end.line  # type: ignore[attr-defined]
+
+        def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:  # type: ignore[override]
+            key = self._key(original_node)
+            if key is None:
+                return updated_node
+            node = updated_node
+            for edit in self.edits.get(key, ()):
+                node = self.rules[edit.rule].apply(node, edit, self.ctx)
+                self.applied.add(id(edit))
+            return node
+
+        def _key(self, node: cst.CSTNode) -> tuple[str, int, int] | None:
+            kind = type(node).__name__
+            if kind == "Module":
+                return ("Module", 0, 0)
+            position = self.positions.get(node)
+            if position is None:
+                return None
+            start = position.start  # type: ignore[attr-defined]
+            return (kind, start.line, start.column)
+
+    return _EditApplier(edits, positions, rules, ctx)
+
+
 def _rewrite(
     text: str, facts: ModuleFacts, edits: Sequence[Edit], rules: Mapping[str, Rule], settings: Settings
 ) -> RewriteOutcome:
+    from libcst.codemod.visitors import AddImportsVisitor
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
     try:
         wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)
     except cst.ParserSyntaxError as exc:
@@ -141,9 +164,9 @@ def _rewrite(
     for edit in sorted(edits, key=lambda e: e.rule):
         by_key[("Module", 0, 0) if edit.node == "Module" else (edit.node, edit.line, edit.col)].append(edit)
     ctx = EditContext(facts, settings)
-    applier = _EditApplier(by_key, wrapper.resolve(PositionProvider), rules, ctx)
-    module = wrapper.module.visit(applier)
-    missed = [edit for edit in edits if id(edit) not in applier.applied]
+    applied: set[int] = set()
+    module = wrapper.module.visit(_edit_applier(by_key, wrapper.resolve(PositionProvider), rules, ctx, applied))
+    missed = [edit for edit in edits if id(edit) not in applied]
     if missed:
         first = missed[0]
         return RewriteOutcome(error=f"{first.rule}: no {first.node} at {first.line}:{first.col} (file changed?)")

@@ -529,7 +529,7 @@ def task_for(project: Project, entry: BeatEntry) -> Task | None:
 # --- rewriting one field of an entry ----------------------------------------------
 
 
-Change = Callable[[cst.BaseExpression], cst.BaseExpression]
+Change = Callable[["cst.BaseExpression"], "cst.BaseExpression"]  # strings: no LibCST load at import
 
 
 def replace_field(node: cst.CSTNode, field: str, positional: int | None, change: Change) -> cst.CSTNode:

@@ -177,7 +177,7 @@ class TaskWithoutLogging(Rule):
         payload: Payload = edit.payload
         logger = ctx.logger_name()
         completed = _log_line(logger, f"{payload.task} completed", ())
-        block = _as_block(node.body).visit(_ReturnLogger(completed, payload.result_name))
+        block = _as_block(node.body).visit(_return_logger(completed, payload.result_name))
         assert isinstance(block, cst.IndentedBlock)
         statements = list(block.body)
         statements.insert(_after_docstring(statements), _log_line(logger, _start_message(payload), payload.ids))
@@ -352,62 +352,66 @@ def _after_docstring(statements: Sequence[cst.BaseStatement]) -> int:
     return 1 if is_docstring else 0
 
 
-class _ReturnLogger(cst.CSTTransformer):
-    """Puts the completion record before every ``return`` of the function's own scope."""
+def _return_logger(completed: cst.SimpleStatementLine, result_name: str) -> cst.CSTTransformer:
+    # A class made on call: subclassing at import would load LibCST for every `check`.
+    class _ReturnLogger(cst.CSTTransformer):
+        """Puts the completion record before every ``return`` of the function's own scope."""
 
-    def __init__(self, completed: cst.SimpleStatementLine, result_name: str) -> None:
-        super().__init__()
-        self.completed = completed
-        self.result_name = result_name
+        def __init__(self, completed: cst.SimpleStatementLine, result_name: str) -> None:
+            super().__init__()
+            self.completed = completed
+            self.result_name = result_name
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
 
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
 
-    def leave_SimpleStatementLine(
-        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
-    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
-        lines = self._split(updated_node)
-        return lines[0] if len(lines) == 1 else cst.FlattenSentinel(lines)
+        def leave_SimpleStatementLine(
+            self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+        ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+            lines = self._split(updated_node)
+            return lines[0] if len(lines) == 1 else cst.FlattenSentinel(lines)
 
-    def leave_SimpleStatementSuite(
-        self, original_node: cst.SimpleStatementSuite, updated_node: cst.SimpleStatementSuite
-    ) -> cst.BaseSuite:
-        if not any(isinstance(small, cst.Return) for small in updated_node.body):
-            return updated_node
-        lines = self._split(_suite_line(updated_node))
-        return cst.IndentedBlock(header=updated_node.trailing_whitespace, body=lines)
+        def leave_SimpleStatementSuite(
+            self, original_node: cst.SimpleStatementSuite, updated_node: cst.SimpleStatementSuite
+        ) -> cst.BaseSuite:
+            if not any(isinstance(small, cst.Return) for small in updated_node.body):
+                return updated_node
+            lines = self._split(_suite_line(updated_node))
+            return cst.IndentedBlock(header=updated_node.trailing_whitespace, body=lines)
 
-    def _split(self, line: cst.SimpleStatementLine) -> list[cst.SimpleStatementLine]:
-        """``a; return f(x)`` -> ``a`` / ``result = f(x)`` / log / ``return result``."""
-        position = next((i for i, small in enumerate(line.body) if isinstance(small, cst.Return)), None)
-        if position is None:
-            return [line]
-        before, returned, after = line.body[:position], line.body[position], line.body[position + 1 :]
-        assert isinstance(returned, cst.Return)
-        lines: list[cst.SimpleStatementLine] = []
-        leading = line.leading_lines
-        if before:
-            *rest, last = before
-            lines.append(line.with_changes(body=[*rest, last.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)]))
-            lines[-1] = lines[-1].with_changes(trailing_whitespace=cst.TrailingWhitespace())
-            leading = ()
-        value = returned.value
-        if value is not None and not _is_constant(value):
-            target = cst.AssignTarget(target=cst.Name(self.result_name))
-            lines.append(cst.SimpleStatementLine(body=[cst.Assign(targets=[target], value=value)]))
-            returned = returned.with_changes(
-                value=cst.Name(self.result_name), whitespace_after_return=cst.MaybeSentinel.DEFAULT
-            )
-        lines.append(self.completed)
-        lines.append(line.with_changes(body=[returned, *after], leading_lines=()))
-        lines[0] = lines[0].with_changes(leading_lines=leading)
-        return lines
+        def _split(self, line: cst.SimpleStatementLine) -> list[cst.SimpleStatementLine]:
+            """``a; return f(x)`` -> ``a`` / ``result = f(x)`` / log / ``return result``."""
+            position = next((i for i, small in enumerate(line.body) if isinstance(small, cst.Return)), None)
+            if position is None:
+                return [line]
+            before, returned, after = line.body[:position], line.body[position], line.body[position + 1 :]
+            assert isinstance(returned, cst.Return)
+            lines: list[cst.SimpleStatementLine] = []
+            leading = line.leading_lines
+            if before:
+                *rest, last = before
+                lines.append(line.with_changes(body=[*rest, last.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)]))
+                lines[-1] = lines[-1].with_changes(trailing_whitespace=cst.TrailingWhitespace())
+                leading = ()
+            value = returned.value
+            if value is not None and not _is_constant(value):
+                target = cst.AssignTarget(target=cst.Name(self.result_name))
+                lines.append(cst.SimpleStatementLine(body=[cst.Assign(targets=[target], value=value)]))
+                returned = returned.with_changes(
+                    value=cst.Name(self.result_name), whitespace_after_return=cst.MaybeSentinel.DEFAULT
+                )
+            lines.append(self.completed)
+            lines.append(line.with_changes(body=[returned, *after], leading_lines=()))
+            lines[0] = lines[0].with_changes(leading_lines=leading)
+            return lines
+
+    return _ReturnLogger(completed, result_name)
 
 
 def _is_constant(value: cst.BaseExpression) -> bool:

@@ -1,0 +1,32 @@
+"""`check` stays fast: it never loads LibCST, which only the rewrite pass needs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_check_does_not_load_libcst(tmp_path: Path) -> None:
+    source = (
+        "from celery import shared_task\n\n@shared_task\ndef job(x):\n"
+        "    try:\n        x()\n    except:\n        pass\n"
+    )
+    # every rule's check runs on this task: none of them may need LibCST
+    (tmp_path / "tasks.py").write_text(source)
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from typer.testing import CliRunner
+        from celery_codemods.cli import app
+        result = CliRunner().invoke(app, ["check", "--no-cache", {str(tmp_path)!r}])
+        assert result.exit_code == 1, result.output
+        loaded = "libcst._nodes.base" in sys.modules
+        print("loaded" if loaded else "deferred")
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.stdout.strip() == "deferred", result.stdout + result.stderr
