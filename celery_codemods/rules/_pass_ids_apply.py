@@ -9,9 +9,6 @@ import libcst as cst
 from celery_codemods.rewrite import EditContext
 from celery_codemods.rules._pass_ids import ArgEdit, CallPayload, ParamChange, TaskPayload
 
-_SIMPLE_EXPRESSIONS = (cst.Name, cst.Attribute, cst.Call, cst.Subscript)
-
-
 # --- the task ---------------------------------------------------------------------------------
 
 
@@ -177,6 +174,6 @@ def _edit_dict(value: cst.BaseExpression, edit: ArgEdit) -> cst.BaseExpression:
 def _maybe_pk(value: cst.BaseExpression, edit: ArgEdit) -> cst.BaseExpression:
     if not edit.wrap:
         return value
-    if not isinstance(value, _SIMPLE_EXPRESSIONS) and not value.lpar:
+    if not isinstance(value, cst.Name | cst.Attribute | cst.Call | cst.Subscript) and not value.lpar:
         value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
     return cst.Attribute(value=value, attr=cst.Name("pk"))
