@@ -31,3 +31,20 @@ def mark_read(user):
 def schedule_digest(user):
     # look-alike: on-commit-pk (functools.partial(task.delay, pk) on commit)
     transaction.on_commit(functools.partial(send_digest.delay, user.pk))
+
+
+def notify_and_push(user, subject):
+    """Record a notification and push it to the user's device, as one unit of work."""
+    with transaction.atomic():
+        notification = Notification.objects.create(user=user, kind="push", subject=subject)
+        # antipattern: enqueue-in-atomic (push sent before the row is committed)
+        push_to_device.delay(notification.pk)
+    return notification
+
+
+def notify_and_push_after_commit(user, subject):
+    with transaction.atomic():
+        notification = Notification.objects.create(user=user, kind="push", subject=subject)
+        # look-alike: enqueue-on-commit (already deferred to the commit)
+        transaction.on_commit(functools.partial(push_to_device.delay, notification.pk))
+    return notification

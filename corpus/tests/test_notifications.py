@@ -80,3 +80,19 @@ def test_purge_old_notifications(customer):
     assert purge_old_notifications.delay(30).get() == 1
     remaining = set(Notification.objects.values_list("pk", flat=True))
     assert remaining == {old_unread.pk, recent_read.pk}
+
+
+def test_notify_and_push_pushes_once_committed(customer, django_capture_on_commit_callbacks):
+    Profile.objects.filter(user=customer).update(device_token="device-abc")
+    with django_capture_on_commit_callbacks(execute=True):
+        note = services.notify_and_push(customer, "Committed")
+    note.refresh_from_db()
+    assert note.external_id.startswith("push_")
+
+
+def test_notify_and_push_after_commit(customer, django_capture_on_commit_callbacks):
+    Profile.objects.filter(user=customer).update(device_token="device-abc")
+    with django_capture_on_commit_callbacks(execute=True):
+        note = services.notify_and_push_after_commit(customer, "Deferred")
+    note.refresh_from_db()
+    assert note.external_id.startswith("push_")

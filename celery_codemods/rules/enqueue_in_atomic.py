@@ -1,0 +1,512 @@
+"""# enqueue-in-atomic (CEL510)
+
+## What it does
+Finds `.delay(...)` and `.apply_async(...)` of a project task inside
+`transaction.atomic()`: in a `with transaction.atomic():` block, or in a
+function decorated with `@transaction.atomic` (with or without arguments).
+`atomic` is recognised by its qualified name `django.db.transaction.atomic`,
+however it was imported. Calls in a nested function or lambda are not
+inside the transaction when they run, so they are left alone.
+
+On real projects (sentry, pretix, weblate, mayan-edms): 28 findings (sentry 4,
+pretix 23, weblate 1, mayan-edms 0); every one read is a send inside the
+transaction that wrote what the task reads (several hide the race behind a
+`countdown=`); no false positive found. 26 get a safe fix, one an unsafe fix
+(a `try` inside the block), one none (`partial` is a local variable there).
+
+## Why is this bad?
+The message reaches the broker at once, while the rows the task needs are
+still uncommitted. A fast worker reads the old data, or `DoesNotExist`; and
+if the transaction rolls back, the task runs anyway for something that
+never happened. Django's `transaction.on_commit` runs the send after the
+outermost transaction commits, and never if it rolls back.
+
+## Example
+```python
+def place_order(cart):
+    with transaction.atomic():
+        order = Order.objects.create(customer=cart.customer)
+        send_receipt.delay(order.pk)
+```
+
+## Use instead
+```python
+from functools import partial
+
+def place_order(cart):
+    with transaction.atomic():
+        order = Order.objects.create(customer=cart.customer)
+        transaction.on_commit(partial(send_receipt.delay, order.pk))
+```
+`partial` (not a `lambda`) binds the arguments when the line runs, as the
+original call did: a loop variable or a name rebound later does not change
+what is sent. When the task's base is Celery's Django task class
+(`base=DjangoTask` from `celery.contrib.django.task`, a project class
+deriving from it, or an app created with `task_cls=` naming it) and the
+project runs Celery 5.4 or later, the fix is the shorter
+`send_receipt.delay_on_commit(order.pk)` (`apply_async_on_commit` for
+`apply_async`), which does the same. The Celery version is the installed
+distribution's (read from its metadata, nothing is imported), else the
+lowest one the requirement files at or above the scanned code allow
+(`requirements*.txt`, `pyproject.toml`, `setup.cfg`, `setup.py`,
+`Pipfile`), else unknown, and then `on_commit` is used. With
+`atomic(using="other")`, the callback is registered on that database:
+`on_commit(..., using="other")` (never `delay_on_commit`, which uses the
+default database).
+
+## Fix safety
+Safe when the call is a statement of its own: the task is sent later, after
+the commit, which is the point of the rule. Two consequences to know: an
+error from the broker no longer rolls the transaction back (it is raised
+from the end of the outermost `atomic` block, after the commit), and in
+tests that run inside a transaction (Django's `TestCase`, pytest-django's
+`django_db`) the callback runs only under `captureOnCommitCallbacks(execute=True)`
+(`django_capture_on_commit_callbacks`), so a test that expected the task to
+run eagerly inside the block must capture the callbacks.
+
+Unsafe when a `try` with handlers (or another context manager, which may
+swallow errors) inside the atomic block encloses the call: its handler
+caught errors from sending, and after the fix the send happens outside it.
+
+Not offered when the call's result is used (assigned, returned, passed on,
+chained): `on_commit` returns nothing, so there is no `AsyncResult` to use
+before the commit; nor when `atomic(using=...)` is not a string literal, or
+nested blocks name different databases; nor when `transaction`, `partial`
+or `functools` already means something else where the call is.
+
+## References
+- Django: "Performing actions after commit" (`transaction.on_commit`)
+- Celery: "Django" (`celery.contrib.django.task.DjangoTask`, `delay_on_commit`, 5.4)
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import libcst as cst
+
+from celery_codemods.findings import Edit, Finding, Fix, Safety
+from celery_codemods.index.context import ModuleContext
+from celery_codemods.index.facts import ModuleFacts
+from celery_codemods.index.project import SHARED_TASK, Project, Task
+from celery_codemods.rules._ast_walk import walk_body
+from celery_codemods.rules._celery_version import Version, celery_version
+from celery_codemods.rules.base import Rule
+
+if TYPE_CHECKING:
+    from celery_codemods.rewrite import EditContext
+
+ATOMIC = "django.db.transaction.atomic"
+DJANGO_TASK = "celery.contrib.django.task.DjangoTask"
+_DJANGO_TASK_PATH = "celery.contrib.django.task:DjangoTask"
+_ON_COMMIT_SINCE: Version = (5, 4)
+_SEND_METHODS = ("delay", "apply_async")
+_CELERY_CLASSES = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
+# Names the fix writes: bound to anything else where the call is, no fix.
+_FIX_NAMES = {"transaction": "django.db.transaction", "partial": "functools.partial", "functools": "functools"}
+
+Method = Literal["delay", "apply_async"]
+
+
+@dataclass(frozen=True)
+class Enqueue:
+    target: str
+    """Qualified name of the task expression."""
+    receiver: str
+    method: Method
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    atomic_line: int
+    function: str
+    result_use: str | None
+    """How the call's result is used (``assigned``...), None for a statement of its own."""
+    guarded: bool
+    """A handler or context manager inside the atomic block encloses the call."""
+    usings: tuple[str | None, ...]
+    """Each enclosing atomic's database: a literal alias, None for the default, "?" when computed."""
+    shadowed: tuple[str, ...]
+    """Names the fix writes that the enclosing function binds to something else."""
+
+
+@dataclass(frozen=True)
+class AtomicFacts:
+    enqueues: tuple[Enqueue, ...] = ()
+    django_task_classes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Module classes with their base classes' qualified names (to find DjangoTask subclasses)."""
+    django_task_apps: tuple[str, ...] = ()
+    """Celery apps created with ``task_cls`` naming DjangoTask."""
+
+
+@dataclass(frozen=True)
+class Payload:
+    style: Literal["on_commit", "method_on_commit"]
+    partial: str
+    """``partial`` or ``functools.partial``."""
+    using: str | None
+
+
+class EnqueueInAtomic(Rule):
+    code = "CEL510"
+    name = "enqueue-in-atomic"
+    summary = "Task sent inside transaction.atomic(): it can run before the commit, or after a rollback"
+    fix_availability = "sometimes"
+    fix_note = "tests inside a transaction need captureOnCommitCallbacks(execute=True) to run the deferred sends"
+
+    @classmethod
+    def extract_module(cls, tree: ast.Module, ctx: ModuleContext) -> AtomicFacts | None:
+        enqueues = tuple(_enqueues(tree, ctx)) if "atomic" in ctx.text else ()
+        classes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+        apps: tuple[str, ...] = ()
+        if "DjangoTask" in ctx.text:
+            classes = tuple(_classes(tree, ctx))
+            apps = tuple(_django_task_apps(tree, ctx))
+        if not (enqueues or classes or apps):
+            return None
+        return AtomicFacts(enqueues, classes, apps)
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        facts = {path: f for path, module in project.modules.items() if (f := module.extras.get(self.code))}
+        if not any(f.enqueues for f in facts.values()):
+            return
+        django_tasks = _DjangoTasks(project)
+        for path, module_facts in facts.items():
+            module = project.modules[path]
+            for enqueue in module_facts.enqueues:
+                task = project.tasks_by_qualname.get(enqueue.target)
+                if task is not None:
+                    yield self._finding(module, enqueue, task, django_tasks)
+
+    def _finding(self, module: ModuleFacts, enqueue: Enqueue, task: Task, django_tasks: _DjangoTasks) -> Finding:
+        message = (
+            f"`{enqueue.receiver}.{enqueue.method}()` inside `transaction.atomic()` (line {enqueue.atomic_line}) "
+            "is sent before the commit: the worker may not see the rows yet, and the task runs even if the "
+            "transaction rolls back"
+        )
+        payload, blocker = self._plan(module, enqueue, task, django_tasks)
+        fix = None
+        if payload is None:
+            message += f"; not rewritten: {blocker}"
+        else:
+            fix = Fix(
+                description=f"send `{enqueue.receiver}` after the commit",
+                safety=Safety.UNSAFE if enqueue.guarded else Safety.SAFE,
+                edits=(Edit(module.path, "Call", enqueue.line, enqueue.col, self.code, payload),),
+            )
+        return Finding(
+            path=module.path,
+            line=enqueue.line,
+            col=enqueue.col,
+            end_line=enqueue.end_line,
+            end_col=enqueue.end_col,
+            code=self.code,
+            name=self.name,
+            message=message,
+            fix=fix,
+        )
+
+    def _plan(
+        self, module: ModuleFacts, enqueue: Enqueue, task: Task, django_tasks: _DjangoTasks
+    ) -> tuple[Payload | None, str]:
+        if enqueue.result_use is not None:
+            return None, (
+                f"its result is {enqueue.result_use}, and `on_commit` returns nothing; send it from "
+                "`transaction.on_commit` and stop using the result"
+            )
+        if "?" in enqueue.usings:
+            return None, "`atomic(using=...)` is computed; pass the same `using=` to `transaction.on_commit`"
+        usings = {u for u in enqueue.usings if u is not None}
+        if len(usings) > 1:
+            return None, "nested `atomic` blocks name different databases"
+        using = next(iter(usings), None)
+        if using is None and django_tasks.is_django_task(task) and django_tasks.has_on_commit_methods:
+            return Payload("method_on_commit", "", None), ""
+        imported = module.import_map()
+        partial = "functools.partial" if imported.get("functools") == "functools" else "partial"
+        clash = next(_clashing_names(module, enqueue, ("transaction", partial.partition(".")[0])), None)
+        if clash is not None:
+            return None, f"`{clash}` means something else here"
+        return Payload("on_commit", partial, using), ""
+
+    def apply(self, node: cst.CSTNode, edit: Edit, ctx: EditContext) -> cst.CSTNode:
+        payload: Payload = edit.payload
+        if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+            return node
+        if payload.style == "method_on_commit":
+            return node.with_changes(func=node.func.with_changes(attr=cst.Name(f"{node.func.attr.value}_on_commit")))
+        return _on_commit_call(node, payload, ctx)
+
+
+# --- index pass -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Region:
+    """The body of one atomic block or atomic-decorated function."""
+
+    owner: ast.AST
+    body: list[ast.stmt]
+    line: int
+    using: str | None
+    function: ast.FunctionDef | ast.AsyncFunctionDef | None
+
+
+def _enqueues(tree: ast.Module, ctx: ModuleContext) -> Iterator[Enqueue]:
+    parents: dict[int, ast.AST] = {}
+    regions: list[_Region] = []
+    _scan(tree, None, ctx, parents, regions)
+    regions_of: dict[int, list[_Region]] = {}
+    calls: dict[int, ast.Call] = {}
+    for region in regions:
+        for node in walk_body(region.body):
+            if _is_send(node, ctx):
+                assert isinstance(node, ast.Call)
+                calls[id(node)] = node
+                regions_of.setdefault(id(node), []).append(region)
+    for key, call in calls.items():
+        yield _enqueue(call, regions_of[key], parents, ctx)
+
+
+def _scan(
+    node: ast.AST,
+    function: ast.FunctionDef | ast.AsyncFunctionDef | None,
+    ctx: ModuleContext,
+    parents: dict[int, ast.AST],
+    regions: list[_Region],
+) -> None:
+    """Record each node's parent and every atomic region, with the function it is in."""
+    stack: list[tuple[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef | None]] = [(node, function)]
+    while stack:
+        current, owner = stack.pop()
+        if isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef):
+            owner = current
+            region = _decorated_region(current, ctx)
+            if region is not None:
+                regions.append(region)
+        elif isinstance(current, ast.With | ast.AsyncWith):
+            regions.extend(_with_regions(current, owner, ctx))
+        for child in ast.iter_child_nodes(current):
+            parents[id(child)] = current
+            stack.append((child, owner))
+
+
+def _decorated_region(node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: ModuleContext) -> _Region | None:
+    for decorator in node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if isinstance(target, ast.Name | ast.Attribute) and ctx.qualname(target) == ATOMIC:
+            using = _using(decorator, ctx) if isinstance(decorator, ast.Call) else None
+            return _Region(node, node.body, node.lineno, using, node)
+    return None
+
+
+def _with_regions(
+    node: ast.With | ast.AsyncWith, function: ast.FunctionDef | ast.AsyncFunctionDef | None, ctx: ModuleContext
+) -> Iterator[_Region]:
+    for item in node.items:
+        manager = item.context_expr
+        if (
+            isinstance(manager, ast.Call)
+            and isinstance(manager.func, ast.Name | ast.Attribute)
+            and ctx.qualname(manager.func) == ATOMIC
+        ):
+            yield _Region(node, node.body, node.lineno, _using(manager, ctx), function)
+
+
+def _using(call: ast.Call, ctx: ModuleContext) -> str | None:
+    value = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "using"), None)
+    if value is None or (isinstance(value, ast.Constant) and value.value is None):
+        return None
+    if isinstance(value, ast.Constant) and isinstance(value.value, str):
+        return ctx.segment(value)
+    return "?"
+
+
+def _is_send(node: ast.AST, ctx: ModuleContext) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in _SEND_METHODS
+        and isinstance(node.func.value, ast.Name | ast.Attribute)
+        and ctx.qualname(node.func.value) is not None
+    )
+
+
+def _enqueue(call: ast.Call, regions: list[_Region], parents: dict[int, ast.AST], ctx: ModuleContext) -> Enqueue:
+    assert isinstance(call.func, ast.Attribute)
+    span = ctx.span(call)
+    innermost = max(regions, key=lambda region: region.line)
+    function = innermost.function
+    owners = {id(region.owner) for region in regions}
+    return Enqueue(
+        target=ctx.qualname(call.func.value) or "",
+        receiver=ctx.segment(call.func.value),
+        method=call.func.attr,  # type: ignore[arg-type]
+        line=span.line,
+        col=span.col,
+        end_line=span.end_line,
+        end_col=span.end_col,
+        atomic_line=innermost.line,
+        function=function.name if function is not None else "",
+        result_use=_result_use(call, parents),
+        guarded=_guarded(call, parents, owners),
+        usings=tuple(sorted({region.using for region in regions}, key=str)),
+        shadowed=tuple(sorted(_shadowed(function, ctx))) if function is not None else (),
+    )
+
+
+def _result_use(call: ast.Call, parents: dict[int, ast.AST]) -> str | None:
+    parent = parents.get(id(call))
+    if isinstance(parent, ast.Expr):
+        return None
+    if isinstance(parent, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.NamedExpr):
+        return "assigned"
+    if isinstance(parent, ast.Return):
+        return "returned"
+    if isinstance(parent, ast.Call | ast.keyword | ast.List | ast.Tuple | ast.Dict | ast.Set):
+        return "passed on"
+    if isinstance(parent, ast.Attribute):
+        return f"used (`.{parent.attr}`)"
+    return "used"
+
+
+def _guarded(call: ast.Call, parents: dict[int, ast.AST], region_owners: set[int]) -> bool:
+    """A ``try`` with handlers or a non-atomic ``with`` between the call and its atomic region."""
+    child: ast.AST = call
+    parent = parents.get(id(call))
+    while parent is not None and id(parent) not in region_owners:
+        if isinstance(parent, ast.Try | ast.TryStar) and parent.handlers and child in parent.body:
+            return True
+        if isinstance(parent, ast.With | ast.AsyncWith) and child in parent.body:
+            return True
+        child, parent = parent, parents.get(id(parent))
+    return False
+
+
+def _shadowed(function: ast.FunctionDef | ast.AsyncFunctionDef, ctx: ModuleContext) -> Iterator[str]:
+    bound: set[str] = {arg.arg for arg in ast.walk(function.args) if isinstance(arg, ast.arg)}
+    for node in walk_body(function.body):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node is not function:
+            bound.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                local = alias.asname or alias.name.partition(".")[0]
+                if ctx.resolver.names.get(local) != _FIX_NAMES.get(local):
+                    bound.add(local)
+    return (name for name in _FIX_NAMES if name in bound)
+
+
+def _classes(tree: ast.Module, ctx: ModuleContext) -> Iterator[tuple[str, tuple[str, ...]]]:
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            bases = tuple(q for b in node.bases if isinstance(b, ast.Name | ast.Attribute) and (q := ctx.qualname(b)))
+            if bases:
+                yield f"{ctx.module}.{node.name}", bases
+
+
+def _django_task_apps(tree: ast.Module, ctx: ModuleContext) -> Iterator[str]:
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+            continue
+        call = node.value
+        if not isinstance(call.func, ast.Name | ast.Attribute) or ctx.qualname(call.func) not in _CELERY_CLASSES:
+            continue
+        task_cls = next((k.value for k in call.keywords if k.arg == "task_cls"), None)
+        names_django_task = (isinstance(task_cls, ast.Constant) and task_cls.value == _DJANGO_TASK_PATH) or (
+            isinstance(task_cls, ast.Name | ast.Attribute) and ctx.qualname(task_cls) == DJANGO_TASK
+        )
+        if names_django_task:
+            yield from (f"{ctx.module}.{t.id}" for t in node.targets if isinstance(t, ast.Name))
+
+
+# --- plan pass ------------------------------------------------------------------------------------
+
+
+class _DjangoTasks:
+    """Which tasks are instances of Celery's DjangoTask, and whether this Celery has its methods."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.classes = _django_task_classes(project)
+        self.apps = frozenset(app for module in project.modules.values() for app in _facts(module).django_task_apps)
+        self._version: Version | None = None
+        self._version_read = False
+
+    @property
+    def has_on_commit_methods(self) -> bool:
+        if not self._version_read:
+            self._version = celery_version(self.project.modules)
+            self._version_read = True
+        return self._version is not None and self._version >= _ON_COMMIT_SINCE
+
+    def is_django_task(self, task: Task) -> bool:
+        base = task.option("base")
+        if base is not None:
+            return any(name in self.classes for name in base.names)
+        decorator = task.decorator.qualname
+        if decorator.endswith(".task") and decorator.removesuffix(".task") in self.apps:
+            return True
+        # shared_task takes the class of the current app: known only when the project has one app.
+        return decorator in SHARED_TASK and bool(self.apps) and self.apps == self.project.celery_apps
+
+
+def _facts(module: ModuleFacts) -> AtomicFacts:
+    found = module.extras.get(EnqueueInAtomic.code)
+    return found if isinstance(found, AtomicFacts) else AtomicFacts()
+
+
+def _django_task_classes(project: Project) -> frozenset[str]:
+    bases = {
+        name: parents for module in project.modules.values() for name, parents in _facts(module).django_task_classes
+    }
+    known = {DJANGO_TASK}
+    changed = True
+    while changed:
+        changed = False
+        for name, parents in bases.items():
+            if name not in known and any(parent in known for parent in parents):
+                known.add(name)
+                changed = True
+    return frozenset(known)
+
+
+def _clashing_names(module: ModuleFacts, enqueue: Enqueue, names: tuple[str, ...]) -> Iterator[str]:
+    imported = module.import_map()
+    for name in names:
+        bound_elsewhere = imported[name] != _FIX_NAMES[name] if name in imported else name in module.module_names
+        if name in enqueue.shadowed or bound_elsewhere:
+            yield name
+
+
+# --- rewrite --------------------------------------------------------------------------------------
+
+
+def _on_commit_call(node: cst.Call, payload: Payload, ctx: EditContext) -> cst.Call:
+    ctx.add_import("django.db", "transaction")
+    if payload.partial == "functools.partial":
+        ctx.add_import("functools")
+        partial_func: cst.BaseExpression = cst.Attribute(cst.Name("functools"), cst.Name("partial"))
+    else:
+        ctx.add_import("functools", "partial")
+        partial_func = cst.Name("partial")
+    opening = node.whitespace_before_args
+    after_comma = opening if isinstance(opening, cst.ParenthesizedWhitespace) else cst.SimpleWhitespace(" ")
+    send = cst.Arg(node.func, comma=cst.Comma(whitespace_after=after_comma) if node.args else cst.MaybeSentinel.DEFAULT)
+    bound = node.with_changes(func=partial_func, args=[send, *node.args])
+    args = [cst.Arg(bound)]
+    if payload.using is not None:
+        args = [
+            cst.Arg(bound, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+            cst.Arg(cst.parse_expression(payload.using), keyword=cst.Name("using"), equal=_no_space_equal()),
+        ]
+    on_commit = cst.Attribute(cst.Name("transaction"), cst.Name("on_commit"))
+    return cst.Call(func=on_commit, args=args)
+
+
+def _no_space_equal() -> cst.AssignEqual:
+    return cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
