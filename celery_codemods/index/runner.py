@@ -19,6 +19,7 @@ from celery_codemods.index.project import Project
 from celery_codemods.index.reader import FileError, IndexResult, Skipped, Unchanged, index_file
 
 _FILES_PER_WORKER = 48
+_MAX_NAME_ROUNDS = 4
 
 Job = tuple[str, tuple[str, ...], tuple[str, ...] | None, str | None]
 """path, task decorators, names for the second pass, known content hash"""
@@ -83,8 +84,13 @@ def _run(paths: Sequence[str], decorators: tuple[str, ...], cache: IndexCache, m
     for result in mapper(todo):
         _first_pass_result(result, cache, modules, skipped, errors)
     first_kept = len(modules)
-    names = reference_names(Project(modules.values(), decorators))
-    _second_pass(skipped, names, decorators, cache, mapper, modules, errors)
+    names: tuple[str, ...] = ()
+    for _ in range(_MAX_NAME_ROUNDS):  # callers may define tasks (through wrappers) that others call
+        wider = reference_names(Project(modules.values(), decorators))
+        if wider == names or not skipped:
+            break
+        names = wider
+        skipped = _second_pass(skipped, names, decorators, cache, mapper, modules, errors)
     ordered = tuple(modules[path] for path in paths if path in modules)
     cache.save()
     return IndexRun(ordered, tuple(errors), first_kept, len(modules) - first_kept)
@@ -123,16 +129,18 @@ def _second_pass(
     mapper: Mapper,
     modules: dict[str, ModuleFacts],
     errors: list[FileError],
-) -> None:
-    if not names:
-        return
+) -> list[str]:
+    """Index the skipped files that mention ``names``; return those still skipped."""
     names_key = hashlib.blake2b("\n".join(names).encode(), digest_size=12).hexdigest()
     todo: list[Job] = []
+    still_skipped: list[str] = []
     for path in skipped:
         entry = cache.entries.get(_abs(path))
         if entry is not None and entry.names_key == names_key and (not entry.names_hit or entry.facts is not None):
             if entry.names_hit and entry.facts is not None:
                 modules[path] = entry.facts
+            else:
+                still_skipped.append(path)
         else:
             todo.append((path, decorators, names, None))
     for result in mapper(todo):
@@ -143,11 +151,13 @@ def _second_pass(
             modules[result.path] = result
         elif isinstance(result, Skipped):
             cache.remember_names(result.path, names_key, False, None)
+            still_skipped.append(result.path)
+    return still_skipped
 
 
 def reference_names(project: Project) -> tuple[str, ...]:
-    """Names a caller of a known task must spell: the task object and function names."""
-    names: set[str] = set()
+    """Names a caller of a known task must spell, and the project's own task decorators."""
+    names: set[str] = {decorator.rpartition(".")[2] for decorator in project.task_decorators}
     for task in project.tasks:
         names.update((task.function.name, task.function.object_name, task.name.rpartition(".")[2]))
     return tuple(sorted(name for name in names if name.isidentifier()))
