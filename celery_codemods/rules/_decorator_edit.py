@@ -118,9 +118,17 @@ def _join(call: cst.Call, kept: list[cst.Arg], added: list[cst.Arg]) -> list[cst
         return []
     original = list(call.args)
     closing = original[-1].comma if original else cst.MaybeSentinel.DEFAULT
+    # Before ``)`` sits the original last argument's trailing whitespace (a newline when
+    # the parenthesis has a line of its own): it stays with whichever argument ends up last.
+    closing_space = original[-1].whitespace_after_arg if original else cst.SimpleWhitespace("")
     separator = _separator(call, original)
-    joined = [arg.with_changes(comma=separator) for arg in args[:-1]]
-    joined.append(args[-1].with_changes(comma=closing))
+    joined = [
+        arg.with_changes(comma=separator, whitespace_after_arg=cst.SimpleWhitespace(""))
+        if original and arg is original[-1]
+        else arg.with_changes(comma=separator)
+        for arg in args[:-1]
+    ]
+    joined.append(args[-1].with_changes(comma=closing, whitespace_after_arg=closing_space))
     return joined
 
 

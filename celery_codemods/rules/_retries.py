@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import libcst as cst
@@ -66,6 +66,13 @@ DB_OR_LOCK = frozenset(
     }
 )
 DB_RETRY_DELAY = 10
+
+
+def is_db_or_lock(qualname: str) -> bool:
+    """A database/lock error; any class named ``LockError`` counts (lock managers' own, like mayan's)."""
+    return qualname in DB_OR_LOCK or qualname.rpartition(".")[2] == "LockError"
+
+
 """Seconds between retries of database/lock errors."""
 
 StatementKind = Literal["Expr", "Return", "Raise", "other"]
@@ -88,13 +95,19 @@ class RetryCall:
     """``countdown`` or ``eta`` given (by keyword or position), or unknowable (``**kwargs``)."""
     throws: bool
     max_retries: Literal["absent", "none", "set"]
+    handler_catches: tuple[str, ...] = ()
+    """What the innermost ``except`` clause around the call catches (``()``: none, or bare)."""
 
 
 def extract_retry_calls(function: ast.FunctionDef | ast.AsyncFunctionDef, ctx: ModuleContext) -> tuple[RetryCall, ...]:
     locals_ = frozenset(local_names(function))
     statements: dict[int, tuple[StatementKind, ast.stmt]] = {}
+    catches: dict[int, tuple[str, ...]] = {}
     calls: list[ast.Call] = []
     for node in walk_function(function):
+        if isinstance(node, ast.ExceptHandler):
+            types = handler_types(node, ctx)
+            catches.update((id(inner), types) for inner in walk_body(list(node.body)))
         if isinstance(node, ast.Expr):
             statements[id(node.value)] = ("Expr", node)
         elif isinstance(node, ast.Return) and node.value is not None:
@@ -103,7 +116,10 @@ def extract_retry_calls(function: ast.FunctionDef | ast.AsyncFunctionDef, ctx: M
             statements[id(node.exc)] = ("Raise", node)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "retry":
             calls.append(node)
-    return tuple(_retry_call(call, statements.get(id(call)), locals_, ctx) for call in calls)
+    return tuple(
+        replace(_retry_call(call, statements.get(id(call)), locals_, ctx), handler_catches=catches.get(id(call), ()))
+        for call in calls
+    )
 
 
 def retry_calls_under(
@@ -233,6 +249,8 @@ def _int_option(option: Option | None) -> int | None:
 class CountdownEdit:
     policy: BackoffPolicy
     raise_it: bool
+    fixed: int | None = None
+    """A fixed countdown instead of the backoff (retries of database/lock errors)."""
 
 
 def countdown_blocker(task: Task) -> str | None:
@@ -244,17 +262,25 @@ def countdown_blocker(task: Task) -> str | None:
     return None
 
 
+def retries_internal_error(task: Task, call: RetryCall) -> bool:
+    """The call retries only database/lock errors, and the task states no backoff of its own."""
+    if any(task.option(name) is not None for name in BACKOFF_OPTIONS):
+        return False
+    return bool(call.handler_catches) and all(is_db_or_lock(name) for name in call.handler_catches)
+
+
 def countdown_edits(task: Task, calls: Iterable[RetryCall], rule: str, policy: BackoffPolicy) -> Iterator[Edit]:
     for call in calls:
         if call.has_delay:
             continue
+        fixed = DB_RETRY_DELAY if retries_internal_error(task, call) else None
         kind: NodeKind
         if call.throws and (call.statement == "Expr" or call.statement == "Return"):  # noqa: PLR1714 - narrows for mypy
             kind = call.statement
             line, col, raise_it = call.statement_line, call.statement_col, True
         else:
             kind, line, col, raise_it = "Call", call.line, call.col, False
-        yield Edit(task.path, kind, line, col, rule, CountdownEdit(policy, raise_it))
+        yield Edit(task.path, kind, line, col, rule, CountdownEdit(policy, raise_it, fixed))
 
 
 def apply_countdown(node: cst.CSTNode, payload: CountdownEdit, add_import: Callable[[str, str], None]) -> cst.CSTNode:
@@ -266,9 +292,12 @@ def apply_countdown(node: cst.CSTNode, payload: CountdownEdit, add_import: Calla
     call = _retry_call_in(node)
     if call is None:
         return node
-    new_call = _with_countdown(call, payload.policy)
-    if new_call is not call:
-        add_import(BACKOFF_HELPER_MODULE, BACKOFF_HELPER)
+    if payload.fixed is not None:
+        new_call = _with_fixed_countdown(call, payload.fixed)
+    else:
+        new_call = _with_countdown(call, payload.policy)
+        if new_call is not call:
+            add_import(BACKOFF_HELPER_MODULE, BACKOFF_HELPER)
     if isinstance(node, cst.Call):
         return new_call
     if isinstance(node, cst.Raise):
@@ -289,8 +318,20 @@ def _retry_call_in(node: cst.CSTNode) -> cst.Call | None:
     return None
 
 
+def _has_delay(call: cst.Call) -> bool:
+    return any(arg.keyword is not None and arg.keyword.value in ("countdown", "eta") for arg in call.args)
+
+
+def _with_fixed_countdown(call: cst.Call, seconds: int) -> cst.Call:
+    if _has_delay(call):
+        return call
+    edited = apply_keyword_edit(call, KeywordEdit(callee_attr="retry", add=(("countdown", str(seconds)),)))
+    assert isinstance(edited, cst.Call)
+    return edited
+
+
 def _with_countdown(call: cst.Call, policy: BackoffPolicy) -> cst.Call:
-    if any(arg.keyword is not None and arg.keyword.value in ("countdown", "eta") for arg in call.args):
+    if _has_delay(call):
         return call
     assert isinstance(call.func, cst.Attribute)
     receiver = cst.Module([]).code_for_node(call.func.value)

@@ -72,7 +72,7 @@ from celery_codemods.findings import Edit, Finding, Fix, Safety
 from celery_codemods.index.project import Project, Task
 from celery_codemods.rewrite import EditContext
 from celery_codemods.rules._decorator_edit import KeywordEdit, apply_keyword_edit, decorator_edit
-from celery_codemods.rules._retries import DB_OR_LOCK, DB_RETRY_DELAY, exception_names, options_hidden
+from celery_codemods.rules._retries import DB_RETRY_DELAY, exception_names, is_db_or_lock, options_hidden
 from celery_codemods.rules.base import Rule
 
 
@@ -89,7 +89,7 @@ class AutoretryWithoutBackoff(Rule):
 
     def _finding(self, task: Task) -> Finding:
         retried = exception_names(task.option("autoretry_for"))
-        internal = bool(retried) and all(name in DB_OR_LOCK for name in retried)
+        internal = bool(retried) and all(is_db_or_lock(name) for name in retried)
         add: tuple[tuple[str, str], ...]
         if internal:
             add = (("default_retry_delay", str(DB_RETRY_DELAY)),)

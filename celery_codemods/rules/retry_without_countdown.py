@@ -49,6 +49,12 @@ has them (see CEL305), else factor 1, the configured cap and jitter on. A
 retry call that is its own statement (or `return self.retry(...)`) becomes
 `raise self.retry(...)`; with `throw=False` it stays a call.
 
+A retry inside an `except` clause that catches only database or lock
+errors (as CEL301 lists them, plus any class named `LockError`), in a task
+that states no backoff of its own, gets `countdown=10` instead: those
+recover within seconds, so a short fixed delay fits them better than
+growing waits.
+
 ## Fix safety
 Safe, and it changes retry timing on purpose: the first retry comes after
 about 0-1 s instead of 180 s, the fifth after at most 16 s, and no wait
@@ -76,6 +82,7 @@ from celery_codemods.index.context import ModuleContext
 from celery_codemods.index.project import Project, Task
 from celery_codemods.rewrite import EditContext
 from celery_codemods.rules._retries import (
+    DB_RETRY_DELAY,
     CountdownEdit,
     RetryCall,
     apply_countdown,
@@ -84,6 +91,7 @@ from celery_codemods.rules._retries import (
     countdown_edits,
     extract_retry_calls,
     own_retry_calls,
+    retries_internal_error,
 )
 from celery_codemods.rules.base import Rule
 
@@ -110,16 +118,16 @@ class RetryWithoutCountdown(Rule):
 
     def _finding(self, task: Task, call: RetryCall) -> Finding:
         policy = backoff_policy(task, self.settings)
-        message = (
-            f"`{call.receiver}.retry()` in task `{task.display_name}` waits a fixed 180 s; add a backoff countdown"
-        )
+        internal = retries_internal_error(task, call)
+        wanted = f"a fixed {DB_RETRY_DELAY} s countdown for database/lock errors" if internal else "a backoff countdown"
+        message = f"`{call.receiver}.retry()` in task `{task.display_name}` waits a fixed 180 s; add {wanted}"
         blocker = countdown_blocker(task)
         fix = None
         if blocker is not None:
             message += f" (not rewritten: {blocker})"
         else:
             fix = Fix(
-                description=f"exponential countdown (cap {policy.cap} s) for a retry in task `{task.display_name}`",
+                description=f"{wanted} for a retry in task `{task.display_name}`",
                 safety=Safety.SAFE,
                 edits=tuple(countdown_edits(task, [call], self.code, policy)),
             )

@@ -162,3 +162,45 @@ def test_runtime_before_the_option_is_ignored_after_the_countdown_follows_it(tmp
         after.sync.apply(args=(1,), retries=8)
     assert all(0 <= call["countdown"] <= 60 for call in spy.calls)
     assert len({call["countdown"] for call in spy.calls}) > 1
+
+
+def test_a_closing_parenthesis_on_its_own_line_stays_there(tmp_path: Path) -> None:
+    assert_fixes(
+        tmp_path,
+        """\
+        from proj.celery import app
+
+
+        @app.task(
+            bind=True, ignore_result=True, retry_backoff=True
+        )
+        def rebuild(self, index_id):
+            raise self.retry(countdown=5)
+
+
+        @app.task(
+            bind=True, ignore_result=True
+        )
+        def keep(self, index_id):
+            raise self.retry(countdown=5)
+        """,
+        """\
+        from proj.celery import app
+
+
+        @app.task(
+            bind=True, ignore_result=True, max_retries=5
+        )
+        def rebuild(self, index_id):
+            raise self.retry(countdown=5)
+
+
+        @app.task(
+            bind=True, ignore_result=True, max_retries=5
+        )
+        def keep(self, index_id):
+            raise self.retry(countdown=5)
+        """,
+        ("CEL303", "CEL305"),
+        max_retries=5,
+    )

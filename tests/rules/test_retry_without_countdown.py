@@ -262,3 +262,69 @@ def test_after_the_fix_eager_retries_still_run_and_direct_calls_still_work(tmp_p
     module = load_tasks(fixed, eager_app())
     assert module.sync.delay(7).get() == 7
     assert module.runs == [0, 1, 2]
+
+
+def test_retry_of_database_or_lock_errors_gets_a_short_fixed_countdown(tmp_path: Path) -> None:
+    assert_fixes(
+        tmp_path,
+        """\
+        from celery import shared_task
+        from django.db.utils import OperationalError
+        from shop.locks import LockError
+
+
+        @shared_task(bind=True, max_retries=5)
+        def reindex(self, document_id):
+            try:
+                rebuild(document_id)
+            except (OperationalError, LockError) as exc:
+                raise self.retry(exc=exc)
+            except ConnectionError as exc:
+                raise self.retry(exc=exc)
+        """,
+        """\
+        from celery import shared_task
+        from django.db.utils import OperationalError
+        from shop.locks import LockError
+        from celery.utils.time import get_exponential_backoff_interval
+
+
+        @shared_task(bind=True, max_retries=5)
+        def reindex(self, document_id):
+            try:
+                rebuild(document_id)
+            except (OperationalError, LockError) as exc:
+                raise self.retry(exc=exc, countdown=10)
+            except ConnectionError as exc:
+                raise self.retry(
+                    exc=exc,
+                    countdown=get_exponential_backoff_interval(
+                        factor=1, retries=self.request.retries, maximum=600, full_jitter=True
+                    ),
+                )
+        """,
+        CODE,
+    )
+
+
+def test_a_task_that_states_its_backoff_keeps_it_for_database_errors(tmp_path: Path) -> None:
+    fixed = fix_tree(
+        tmp_path,
+        {
+            "tasks.py": """\
+            from celery import shared_task
+            from django.db.utils import OperationalError
+
+
+            @shared_task(bind=True, retry_backoff=2, max_retries=5)
+            def reindex(self, document_id):
+                try:
+                    rebuild(document_id)
+                except OperationalError as exc:
+                    raise self.retry(exc=exc)
+            """
+        },
+        CODE,
+    )["tasks.py"]
+    assert "factor=2, retries=self.request.retries, maximum=600, full_jitter=True" in fixed
+    assert "countdown=10" not in fixed
