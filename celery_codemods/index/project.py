@@ -10,6 +10,18 @@ from functools import cached_property
 from celery_codemods.index.facts import Decorator, FunctionFacts, ModuleFacts, Option
 
 SHARED_TASK = frozenset({"celery.shared_task", "celery.app.shared_task", "celery.app.base.shared_task"})
+# Removed in Celery 5.0 (CEL501 rewrites them), still tasks for every other rule.
+LEGACY_TASK = frozenset(
+    {
+        "celery.task",
+        "celery.task.task",
+        "celery.task.periodic_task",
+        "celery.task.base.task",
+        "celery.task.base.periodic_task",
+        "celery.decorators.task",
+        "celery.decorators.periodic_task",
+    }
+)
 # When the Celery app lives outside the scanned paths, its ``.task`` is still
 # recognised by the app's usual spellings (``app``, ``celery_app``, ``celery``).
 _APP_LIKE = re.compile(r"(?:^|[._])(?:[A-Za-z0-9]+_)?app$|(?:^|\.)celery$")
@@ -68,7 +80,7 @@ class Project:
     @cached_property
     def task_decorators(self) -> frozenset[str]:
         """Qualified names that make a function a task, project wrappers included."""
-        known = set(SHARED_TASK) | {f"{app}.task" for app in self.celery_apps}
+        known = set(SHARED_TASK) | set(LEGACY_TASK) | {f"{app}.task" for app in self.celery_apps}
         wrappers = {f"{m.module}.{w.name}": w.applies for m in self.modules.values() for w in m.wrappers}
         changed = True
         while changed:

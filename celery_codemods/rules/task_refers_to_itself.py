@@ -77,7 +77,8 @@ from celery_codemods.rules._ast_walk import walk_function
 from celery_codemods.rules._decorator_edit import KeywordEdit, apply_keyword_edit, decorator_edit
 from celery_codemods.rules.base import Rule
 
-CURRENT_TASK = frozenset({"celery.current_task", "celery._state.current_task"})
+# `celery.task.current` (removed in 5.0, CEL501) was the same proxy.
+CURRENT_TASK = frozenset({"celery.current_task", "celery._state.current_task", "celery.task.current"})
 _MEMBERS = frozenset({"retry", "request", "update_state"})
 
 
