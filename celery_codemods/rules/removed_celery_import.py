@@ -80,8 +80,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import libcst as cst
-from libcst.helpers import get_full_name_for_node
-from libcst.metadata import ImportAssignment, MetadataWrapper, ScopeProvider
 
 from celery_codemods.findings import Edit, Finding, Fix, Safety
 from celery_codemods.index.build import iter_statements
@@ -209,7 +207,7 @@ class RemovedCeleryImport(Rule):
         plan: ImportPlan = edit.payload
         module = _rename_uses(node, dict(plan.renames)) if plan.renames else node
         if plan.dotted:
-            module = module.visit(_DottedRenamer())
+            module = module.visit(_dotted_renamer())
         return _rewrite_import_statements(module, plan, ctx)
 
 
@@ -326,6 +324,8 @@ def _advice(item: RemovedImport) -> str:
 
 def _rename_uses(module: cst.Module, renames: dict[str, str]) -> cst.Module:
     """Rename every use of the names the module-level imports bind (scope-aware)."""
+    from libcst.metadata import ImportAssignment, MetadataWrapper, ScopeProvider
+
     wrapper = MetadataWrapper(module)
     scope = wrapper.resolve(ScopeProvider)[wrapper.module]
     assert scope is not None
@@ -334,28 +334,37 @@ def _rename_uses(module: cst.Module, renames: dict[str, str]) -> cst.Module:
         for assignment in scope.assignments[old]:
             if isinstance(assignment, ImportAssignment):
                 targets.update({id(access.node): new for access in assignment.references})
-    return wrapper.module.visit(_NameRenamer(targets))
+    return wrapper.module.visit(_name_renamer(targets))
 
 
-class _NameRenamer(cst.CSTTransformer):
-    def __init__(self, targets: dict[int, str]) -> None:
-        super().__init__()
-        self.targets = targets
+def _name_renamer(targets: dict[int, str]) -> cst.CSTTransformer:
+    # A class made on call: subclassing at import would load LibCST for every `check`.
+    class _NameRenamer(cst.CSTTransformer):
+        def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+            new = targets.get(id(original_node))
+            return updated_node if new is None else updated_node.with_changes(value=new)
 
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
-        new = self.targets.get(id(original_node))
-        return updated_node if new is None else updated_node.with_changes(value=new)
+    return _NameRenamer()
 
 
-class _DottedRenamer(cst.CSTTransformer):
+def _dotted_renamer() -> cst.CSTTransformer:
     """``celery.task.task`` -> ``celery.shared_task``, ``celery.task.current`` -> ``celery.current_task``."""
 
-    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
-        inner = updated_node.value
-        if get_full_name_for_node(inner) != "celery.task" or updated_node.attr.value not in _REPLACEMENTS:
-            return updated_node
-        assert isinstance(inner, cst.Attribute)
-        return updated_node.with_changes(value=inner.value, attr=cst.Name(_REPLACEMENTS[updated_node.attr.value]))
+    class _DottedRenamer(cst.CSTTransformer):
+        def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+            inner = updated_node.value
+            if _full_name(inner) != "celery.task" or updated_node.attr.value not in _REPLACEMENTS:
+                return updated_node
+            assert isinstance(inner, cst.Attribute)
+            return updated_node.with_changes(value=inner.value, attr=cst.Name(_REPLACEMENTS[updated_node.attr.value]))
+
+    return _DottedRenamer()
+
+
+def _full_name(node: cst.CSTNode) -> str | None:
+    from libcst.helpers import get_full_name_for_node
+
+    return get_full_name_for_node(node)
 
 
 def _rewrite_import_statements(module: cst.Module, plan: ImportPlan, ctx: EditContext) -> cst.Module:
@@ -387,7 +396,7 @@ def _rename_in_place(
     small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
     if not isinstance(small, cst.ImportFrom) or small.relative or isinstance(small.names, cst.ImportStar):
         return statement, missing
-    if small.module is None or get_full_name_for_node(small.module) != "celery":
+    if small.module is None or _full_name(small.module) != "celery":
         return statement, missing
     names: list[cst.ImportAlias] = []
     for alias in small.names:
@@ -409,7 +418,7 @@ def _without_dropped(statement: cst.BaseStatement, dropped: tuple[ImportKey, ...
         return statement
     if isinstance(small, cst.ImportFrom) and small.relative:
         return statement
-    module = get_full_name_for_node(small.module) if isinstance(small, cst.ImportFrom) and small.module else None
+    module = _full_name(small.module) if isinstance(small, cst.ImportFrom) and small.module else None
     kept = [alias for alias in small.names if _key(module, alias) not in dropped]
     if len(kept) == len(small.names):
         return statement
@@ -420,7 +429,7 @@ def _without_dropped(statement: cst.BaseStatement, dropped: tuple[ImportKey, ...
 
 
 def _key(module: str | None, alias: cst.ImportAlias) -> ImportKey:
-    name = get_full_name_for_node(alias.name) or ""
+    name = _full_name(alias.name) or ""
     asname = alias.evaluated_alias
     return (module, name, asname) if module is not None else (name, None, asname)
 
@@ -433,7 +442,7 @@ def _imported(module: cst.Module) -> set[ImportKey]:
         for small in statement.body:
             if isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None:
                 if not isinstance(small.names, cst.ImportStar):
-                    present.update(_key(get_full_name_for_node(small.module), alias) for alias in small.names)
+                    present.update(_key(_full_name(small.module), alias) for alias in small.names)
             elif isinstance(small, cst.Import):
                 present.update(_key(None, alias) for alias in small.names)
     return present
