@@ -48,6 +48,12 @@ class EditContext:
 
         AddImportsVisitor.add_needed_import(self.codemod_context, module, obj, asname)
 
+    def remove_import_if_unused(self, module: str, obj: str | None = None, asname: str | None = None) -> None:
+        """Drop ``from module import obj`` (or ``import module``) if nothing uses it after the edits."""
+        from libcst.codemod.visitors import RemoveImportsVisitor
+
+        RemoveImportsVisitor.remove_unused_import(self.codemod_context, module, obj, asname)
+
     def logger_name(self) -> str:
         """The module's logger, created after the imports when it has none."""
         existing = self.existing_logger(self.facts)
@@ -153,7 +159,7 @@ def _edit_applier(
 def _rewrite(
     text: str, facts: ModuleFacts, edits: Sequence[Edit], rules: Mapping[str, Rule], settings: Settings
 ) -> RewriteOutcome:
-    from libcst.codemod.visitors import AddImportsVisitor
+    from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
     from libcst.metadata import MetadataWrapper, PositionProvider
 
     try:
@@ -175,6 +181,8 @@ def _rewrite(
     if ctx.codemod_context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
         # A whole-tree pass: on a large file it costs as much as the parse, so only when needed.
         module = AddImportsVisitor(ctx.codemod_context).transform_module(module)
+    if ctx.codemod_context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY):
+        module = RemoveImportsVisitor(ctx.codemod_context).transform_module(module)
     new_text = module.code
     problem = verify_parses(new_text)
     if problem is not None:

@@ -39,6 +39,7 @@ project wrapper that forwards its `**kwargs` to the task decorator gets the
 keyword), inserts `self` as first parameter, and rewrites the references to
 `self.retry` / `self.request` / `self.update_state`. A task that is already
 bound keeps its decorator and first parameter; only the references change.
+An import of `current_task` that nothing uses any more is removed.
 
 ## Fix safety
 Safe. Celery passes `self` on every call path (worker, `.delay`,
@@ -116,6 +117,9 @@ class ModuleBindFacts:
 class Rename:
     written: str
     new: str
+    imported_from: str | None = None
+    """For ``current_task`` imported by name: its module, so the import goes once unused."""
+    imported_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -194,8 +198,12 @@ class TaskRefersToItself(Rule):
             yield decorator_edit(task.path, task.decorator, self.code, add=(("bind", "True"),))
             span = task.function.span
             yield Edit(task.path, "FunctionDef", span.line, span.col, self.code, InsertFirstParam(self_name))
+        imports = task.module.import_map()
         for reference in references:
             payload = Rename(reference.written, self_name)
+            if reference.kind == "Name" and imports.get(reference.written) in CURRENT_TASK:
+                module, _, name = imports[reference.written].rpartition(".")
+                payload = Rename(reference.written, self_name, module, name)
             yield Edit(task.path, reference.kind, reference.line, reference.col, self.code, payload)
 
     def apply(self, node: cst.CSTNode, edit: Edit, ctx: EditContext) -> cst.CSTNode:
@@ -205,6 +213,9 @@ class TaskRefersToItself(Rule):
         if isinstance(payload, InsertFirstParam) and isinstance(node, cst.FunctionDef):
             return node.with_changes(params=_insert_first(node.params, payload.name))
         if isinstance(payload, Rename) and _written(node) == payload.written:
+            if payload.imported_from is not None:
+                asname = payload.written if payload.written != payload.imported_name else None
+                ctx.remove_import_if_unused(payload.imported_from, payload.imported_name, asname)
             return cst.Name(payload.new)
         return node
 

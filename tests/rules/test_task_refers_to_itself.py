@@ -28,7 +28,7 @@ def test_bare_shared_task_gets_bind_self_and_references(tmp_path: Path) -> None:
             return sync.request.id
         """,
         """\
-        from celery import current_task, shared_task
+        from celery import shared_task
 
 
         @shared_task(bind=True)
@@ -417,3 +417,57 @@ def test_fixed_task_called_directly_raises_retry_like_before(tmp_path: Path) -> 
     for module in (before, after):
         with pytest.raises(Retry):
             module.sync(3, fail_times=1)
+
+
+def test_current_task_import_stays_while_something_else_uses_it(tmp_path: Path) -> None:
+    assert_fixes(
+        tmp_path,
+        """\
+        from celery import current_task as ct, shared_task
+
+
+        @shared_task
+        def sync(order_id):
+            return ct.request.id
+
+
+        def helper():
+            return ct.request.id
+        """,
+        """\
+        from celery import current_task as ct, shared_task
+
+
+        @shared_task(bind=True)
+        def sync(self, order_id):
+            return self.request.id
+
+
+        def helper():
+            return ct.request.id
+        """,
+        CODE,
+    )
+
+
+def test_aliased_current_task_import_goes_when_unused(tmp_path: Path) -> None:
+    assert_fixes(
+        tmp_path,
+        """\
+        from celery import current_task as ct, shared_task
+
+
+        @shared_task
+        def sync(order_id):
+            return ct.request.id
+        """,
+        """\
+        from celery import shared_task
+
+
+        @shared_task(bind=True)
+        def sync(self, order_id):
+            return self.request.id
+        """,
+        CODE,
+    )
