@@ -93,13 +93,13 @@ from celery_codemods.index.context import ModuleContext
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.index.project import SHARED_TASK, Project, Task
 from celery_codemods.rules._ast_walk import walk_body
+from celery_codemods.rules._atomic import Region, decorated_region, with_regions
 from celery_codemods.rules._celery_version import Version, celery_version
 from celery_codemods.rules.base import Rule
 
 if TYPE_CHECKING:
     from celery_codemods.rewrite import EditContext
 
-ATOMIC = "django.db.transaction.atomic"
 DJANGO_TASK = "celery.contrib.django.task.DjangoTask"
 _DJANGO_TASK_PATH = "celery.contrib.django.task:DjangoTask"
 _ON_COMMIT_SINCE: Version = (5, 4)
@@ -244,22 +244,11 @@ class EnqueueInAtomic(Rule):
 # --- index pass -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Region:
-    """The body of one atomic block or atomic-decorated function."""
-
-    owner: ast.AST
-    body: list[ast.stmt]
-    line: int
-    using: str | None
-    function: ast.FunctionDef | ast.AsyncFunctionDef | None
-
-
 def _enqueues(tree: ast.Module, ctx: ModuleContext) -> Iterator[Enqueue]:
     parents: dict[int, ast.AST] = {}
-    regions: list[_Region] = []
+    regions: list[Region] = []
     _scan(tree, None, ctx, parents, regions)
-    regions_of: dict[int, list[_Region]] = {}
+    regions_of: dict[int, list[Region]] = {}
     calls: dict[int, ast.Call] = {}
     for region in regions:
         for node in walk_body(region.body):
@@ -276,7 +265,7 @@ def _scan(
     function: ast.FunctionDef | ast.AsyncFunctionDef | None,
     ctx: ModuleContext,
     parents: dict[int, ast.AST],
-    regions: list[_Region],
+    regions: list[Region],
 ) -> None:
     """Record each node's parent and every atomic region, with the function it is in."""
     stack: list[tuple[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef | None]] = [(node, function)]
@@ -284,45 +273,14 @@ def _scan(
         current, owner = stack.pop()
         if isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef):
             owner = current
-            region = _decorated_region(current, ctx)
+            region = decorated_region(current, ctx)
             if region is not None:
                 regions.append(region)
         elif isinstance(current, ast.With | ast.AsyncWith):
-            regions.extend(_with_regions(current, owner, ctx))
+            regions.extend(with_regions(current, owner, ctx))
         for child in ast.iter_child_nodes(current):
             parents[id(child)] = current
             stack.append((child, owner))
-
-
-def _decorated_region(node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: ModuleContext) -> _Region | None:
-    for decorator in node.decorator_list:
-        target = decorator.func if isinstance(decorator, ast.Call) else decorator
-        if isinstance(target, ast.Name | ast.Attribute) and ctx.qualname(target) == ATOMIC:
-            using = _using(decorator, ctx) if isinstance(decorator, ast.Call) else None
-            return _Region(node, node.body, node.lineno, using, node)
-    return None
-
-
-def _with_regions(
-    node: ast.With | ast.AsyncWith, function: ast.FunctionDef | ast.AsyncFunctionDef | None, ctx: ModuleContext
-) -> Iterator[_Region]:
-    for item in node.items:
-        manager = item.context_expr
-        if (
-            isinstance(manager, ast.Call)
-            and isinstance(manager.func, ast.Name | ast.Attribute)
-            and ctx.qualname(manager.func) == ATOMIC
-        ):
-            yield _Region(node, node.body, node.lineno, _using(manager, ctx), function)
-
-
-def _using(call: ast.Call, ctx: ModuleContext) -> str | None:
-    value = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "using"), None)
-    if value is None or (isinstance(value, ast.Constant) and value.value is None):
-        return None
-    if isinstance(value, ast.Constant) and isinstance(value.value, str):
-        return ctx.segment(value)
-    return "?"
 
 
 def _is_send(node: ast.AST, ctx: ModuleContext) -> bool:
@@ -335,7 +293,7 @@ def _is_send(node: ast.AST, ctx: ModuleContext) -> bool:
     )
 
 
-def _enqueue(call: ast.Call, regions: list[_Region], parents: dict[int, ast.AST], ctx: ModuleContext) -> Enqueue:
+def _enqueue(call: ast.Call, regions: list[Region], parents: dict[int, ast.AST], ctx: ModuleContext) -> Enqueue:
     assert isinstance(call.func, ast.Attribute)
     span = ctx.span(call)
     innermost = max(regions, key=lambda region: region.line)
