@@ -7,6 +7,7 @@ something could not be fixed); 2 the tool could not do its job.
 from __future__ import annotations
 
 import sys
+import termios
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -18,7 +19,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from celery_codemods import __version__
-from celery_codemods.api import Analysis, FixPlan, analyze, plan_fixes, write_changes
+from celery_codemods.api import Analysis, FixPlan, analyze, plan_fixes
 from celery_codemods.report.text import (
     check_summary,
     fix_summary,
@@ -27,10 +28,12 @@ from celery_codemods.report.text import (
     statistics,
     unified_diff,
 )
+from celery_codemods.review import ReviewOutcome, apply_review, review, write_together
 from celery_codemods.rules import all_rules, rule_by_code
 from celery_codemods.settings import ConfigError, Settings, find_config, load_settings
 
 EXIT_CLEAN, EXIT_PENDING, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="celery-codemod",
@@ -174,6 +177,10 @@ def check(
 def fix(
     paths: PathsArg = None,
     diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff and write nothing.")] = False,
+    interactive: Annotated[
+        bool,
+        typer.Option("--interactive", "-i", help="Review change set by change set; write only the accepted ones."),
+    ] = False,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
     exclude: ExcludeOpt = None,
@@ -187,8 +194,12 @@ def fix(
     show_fixes: Annotated[bool, typer.Option("--show-fixes", help="List each fix applied.")] = False,
     color: ColorOpt = Color.auto,
 ) -> None:
-    """Apply fixes in place (or show them with --diff)."""
+    """Apply fixes in place (or show them with --diff, or review them with -i)."""
     out, err = _consoles(color)
+    if interactive and diff:
+        _fail(err, "--interactive and --diff cannot be used together")
+    if interactive and not sys.stdin.isatty():
+        _fail(err, "--interactive needs a terminal on standard input; use --diff to review without one")
     targets = paths or [Path(".")]
     try:
         settings = _settings(
@@ -206,6 +217,8 @@ def fix(
     except ConfigError as exc:
         _fail(err, str(exc))
     analysis = _run_analysis(err, targets, settings)
+    if interactive:
+        _fix_interactively(out, err, analysis, quiet=quiet)
     plan = plan_fixes(analysis)
     write_errors: list[object] = []
     if diff:
@@ -213,7 +226,7 @@ def fix(
             _print_diff(out, unified_diff(change))
         remaining_to = err
     else:
-        _, errors = write_changes(plan.changes)
+        _, errors = write_together(plan.changes)
         write_errors.extend(errors)
         remaining_to = out
     for finding in plan.remaining:
@@ -229,6 +242,35 @@ def fix(
         err.print(fix_summary(plan, written=not diff, notes=_notes(analysis, plan)), markup=False)
     pending = plan.remaining or analysis.errors or plan.errors or write_errors or (diff and plan.changes)
     raise typer.Exit(EXIT_PENDING if pending else EXIT_CLEAN)
+
+
+def _fix_interactively(out: Console, err: Console, analysis: Analysis, quiet: bool) -> NoReturn:
+    from celery_codemods.report.review_ui import TerminalReview
+
+    try:
+        with TerminalReview(out, sys.stdin.fileno()) as terminal:
+            outcome = review(analysis, terminal)
+    except (KeyboardInterrupt, EOFError, termios.error):
+        err.print("\ninterrupted: nothing written", markup=False)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    plan, _, write_errors = apply_review(analysis, outcome)
+    for finding in plan.remaining:
+        out.print(format_finding(finding), markup=False)
+    _print_errors(err, [*analysis.errors, *plan.errors, *write_errors])
+    if not quiet:
+        err.print(review_summary(outcome), markup=False)
+        err.print(fix_summary(plan, written=True, notes=_notes(analysis, plan)), markup=False)
+    pending = plan.remaining or analysis.errors or plan.errors or write_errors
+    raise typer.Exit(EXIT_PENDING if pending else EXIT_CLEAN)
+
+
+def review_summary(outcome: ReviewOutcome) -> str:
+    lines = [
+        f"Reviewed change sets: {len(outcome.accepted)} accepted, {len(outcome.declined)} declined"
+        + (f", {len(outcome.unreviewed)} findings not reviewed (quit)." if outcome.quit else ".")
+    ]
+    lines.extend(f"  not offered: {f.path}:{f.line}: {f.code} {reason}" for f, reason in outcome.unplannable)
+    return "\n".join(lines)
 
 
 def _notes(analysis: Analysis, plan: FixPlan) -> list[str]:
@@ -287,5 +329,5 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted; files not yet written are unchanged\n")
-        sys.exit(130)
+        sys.stderr.write("interrupted; every file is either unchanged or fully rewritten\n")
+        sys.exit(EXIT_INTERRUPTED)
