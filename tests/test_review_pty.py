@@ -115,7 +115,7 @@ def project(root: Path) -> None:
 
 def test_yes_no_quit_in_a_real_terminal(tmp_path: Path, sessions: list[Session]) -> None:
     project(tmp_path)
-    session = start(sessions, tmp_path, "fix", "-i", "--no-cache", ".")
+    session = start(sessions, tmp_path, "fix", "-i", "--select", "CEL001", "--no-cache", ".")
     session.expect(PROMPT)
     assert b"CEL001 silent-except (safe fix)" in session.plain
     assert b"files: alpha.py" in session.plain
@@ -134,7 +134,7 @@ def test_yes_no_quit_in_a_real_terminal(tmp_path: Path, sessions: list[Session])
 
 def test_ctrl_c_while_reviewing_writes_nothing(tmp_path: Path, sessions: list[Session]) -> None:
     project(tmp_path)
-    session = start(sessions, tmp_path, "fix", "-i", "--no-cache", ".", ctty=True)
+    session = start(sessions, tmp_path, "fix", "-i", "--select", "CEL001", "--no-cache", ".", ctty=True)
     session.expect(PROMPT)
     session.send(b"y")
     session.expect(PROMPT, count=2)
@@ -147,7 +147,7 @@ def test_ctrl_c_while_reviewing_writes_nothing(tmp_path: Path, sessions: list[Se
 
 def test_all_then_every_file_is_fixed_and_exit_is_clean(tmp_path: Path, sessions: list[Session]) -> None:
     project(tmp_path)
-    session = start(sessions, tmp_path, "fix", "-i", "--no-cache", ".")
+    session = start(sessions, tmp_path, "fix", "-i", "--select", "CEL001", "--no-cache", ".")
     session.expect(PROMPT)
     session.send(b"?")
     session.expect(b"and all remaining ones")
@@ -176,10 +176,10 @@ def test_stdin_not_a_terminal_is_a_usage_error_not_a_hang(tmp_path: Path) -> Non
 
 def test_diff_is_coloured_on_a_terminal_unless_no_color(tmp_path: Path, sessions: list[Session]) -> None:
     project(tmp_path)
-    coloured = start(sessions, tmp_path, "fix", "--diff", "--no-cache", ".")
+    coloured = start(sessions, tmp_path, "fix", "--diff", "--select", "CEL001", "--no-cache", ".")
     assert coloured.finish() == 1
     assert COLOR.search(coloured.output)
-    plain = start(sessions, tmp_path, "fix", "--diff", "--no-cache", ".", env={"NO_COLOR": "1"})
+    plain = start(sessions, tmp_path, "fix", "--diff", "--select", "CEL001", "--no-cache", ".", env={"NO_COLOR": "1"})
     assert plain.finish() == 1
     assert b'+        logger.exception("alpha: exception ignored")' in plain.output
     assert not COLOR.search(plain.output)
