@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
+from django.db.utils import OperationalError
 from django.utils import timezone
 
 from shop.celery import app
@@ -155,3 +156,35 @@ def mark_all_read(user_id):
 
 
 mark_all_read = app.task(mark_all_read)
+
+
+# antipattern: retry-db-no-delay (autoretry on OperationalError waits the implicit fixed 180 s)
+@shared_task(autoretry_for=(OperationalError,))
+def count_unread(user_id):
+    logger.info("counting unread notifications of user %s", user_id)
+    unread = Notification.objects.filter(user_id=user_id, read=False).count()
+    logger.info("user %s has %d unread notifications", user_id, unread)
+    return unread
+
+
+# antipattern: retry-db-no-countdown (self.retry on a database error waits the implicit fixed 180 s)
+@shared_task(bind=True)
+def mark_delivered(self, notification_id):
+    logger.info("marking notification %s delivered", notification_id)
+    try:
+        updated = Notification.objects.filter(pk=notification_id, sent_at__isnull=True).update(
+            sent_at=timezone.now()
+        )
+    except OperationalError as exc:
+        raise self.retry(exc=exc)
+    logger.info("notification %s marked delivered: %d row(s)", notification_id, updated)
+    return updated
+
+
+# look-alike: db-retry-fixed-delay (explicit short delay and count for a database error)
+@shared_task(autoretry_for=(OperationalError,), default_retry_delay=5, max_retries=5)
+def count_read(user_id):
+    logger.info("counting read notifications of user %s", user_id)
+    read = Notification.objects.filter(user_id=user_id, read=True).count()
+    logger.info("user %s has %d read notifications", user_id, read)
+    return read

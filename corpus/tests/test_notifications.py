@@ -7,7 +7,14 @@ from django.utils import timezone
 from accounts.models import Profile
 from notifications import services
 from notifications.models import Notification
-from notifications.tasks import deliver_notification, purge_old_notifications, send_digests
+from notifications.tasks import (
+    count_read,
+    count_unread,
+    deliver_notification,
+    mark_delivered,
+    purge_old_notifications,
+    send_digests,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +103,17 @@ def test_notify_and_push_after_commit(customer, django_capture_on_commit_callbac
         note = services.notify_and_push_after_commit(customer, "Deferred")
     note.refresh_from_db()
     assert note.external_id.startswith("push_")
+
+
+def test_counting_read_and_unread(customer):
+    services.notify(customer, "promo", "One", "first")
+    services.notify(customer, "promo", "Two", "second")
+    Notification.objects.filter(subject="One").update(read=True)
+    assert count_unread.delay(customer.pk).get() == 1
+    assert count_read.delay(customer.pk).get() == 1
+
+
+def test_mark_delivered_once(customer):
+    note = Notification.objects.create(user=customer, kind="promo", subject="Later")
+    assert mark_delivered.delay(note.pk).get() == 1
+    assert mark_delivered.delay(note.pk).get() == 0
