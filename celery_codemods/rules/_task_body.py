@@ -10,6 +10,7 @@ import ast
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from celery_codemods.index.context import ModuleContext
 from celery_codemods.rules._ast_walk import walk_body
@@ -140,7 +141,7 @@ def _queryset_loops(function: FunctionNode, ctx: ModuleContext) -> Iterator[Quer
                 iterable=shorten(ctx.segment(node.iter)),
                 logs=any(is_log_call(sub) for sub in body),
                 spawns=any(is_spawn(sub, ctx) for sub in body),
-                works=any(_is_work(sub) for sub in body),
+                works=any(is_work(sub) for sub in body),
             )
 
 
@@ -181,7 +182,8 @@ def is_spawn(node: ast.AST, ctx: ModuleContext) -> bool:
     return isinstance(func, ast.Name | ast.Attribute) and ctx.qualname(func) in SPAWN_CALLABLES
 
 
-def _is_work(node: ast.AST) -> bool:
+def is_work(node: ast.AST) -> bool:
+    """A call beyond logging, collecting and converting."""
     if not isinstance(node, ast.Call) or is_log_call(node):
         return False
     func = node.func
@@ -235,5 +237,5 @@ def save_lines(function: FunctionNode) -> dict[str, list[int]]:
     return saves
 
 
-def is_select_for_update(node: ast.AST) -> bool:
+def is_select_for_update(node: ast.AST) -> TypeGuard[ast.Call]:
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "select_for_update"
