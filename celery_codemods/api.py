@@ -17,6 +17,7 @@ from celery_codemods.cache import IndexCache
 from celery_codemods.discovery import PatternError, discover
 from celery_codemods.findings import Edit, Finding, Fix, Safety
 from celery_codemods.index.facts import ModuleFacts
+from celery_codemods.index.models import RuntimeModels
 from celery_codemods.index.project import Project
 from celery_codemods.index.reader import FileError, index_source
 from celery_codemods.index.runner import index_paths
@@ -91,7 +92,8 @@ def analyze(paths: Sequence[Path], settings: Settings) -> Analysis:
     run = index_paths([str(path) for path in found.files], settings.task_decorators, effective_jobs(settings), cache)
     errors = [FileError(str(path), "no such file or directory") for path in found.missing]
     errors.extend(FileError(str(path), f"cannot read directory: {reason}") for path, reason in found.unreadable)
-    project = Project(run.modules, settings.task_decorators)
+    runtime = _runtime_models(settings, found.files, [facts.module for facts in run.modules])
+    project = Project(run.modules, settings.task_decorators, runtime)
     return Analysis(
         settings=settings,
         project=project,
@@ -102,6 +104,19 @@ def analyze(paths: Sequence[Path], settings: Settings) -> Analysis:
         files_indexed=len(run.modules),
         outside=frozenset(str(path) for path in found.outside),
     )
+
+
+def _runtime_models(settings: Settings, files: Sequence[Path], modules: Sequence[str]) -> RuntimeModels | None:
+    """Django's model registry when ``django_settings`` is set: imports the project, in this process only."""
+    if settings.django_settings is None:
+        return None
+    from celery_codemods.index.django_models import DjangoSetupError, load_runtime_models, project_roots
+
+    roots = project_roots(settings.config_file, files)
+    try:
+        return load_runtime_models(settings.django_settings, roots, modules)
+    except DjangoSetupError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def run_rules(project: Project, rules: dict[str, Rule]) -> list[Finding]:

@@ -399,15 +399,28 @@ class ModelRegistry:
         return False
 
 
+@dataclass(frozen=True)
+class RuntimeModels:
+    """The models Django itself reports after ``django.setup()`` (``--django-settings``)."""
+
+    settings_module: str
+    models: tuple[ModelInfo, ...]
+    user_model: str | None
+    """The qualname of ``get_user_model()``; None when it could not be told."""
+
+
 def build_registry(
     per_module: Mapping[str, ModuleModelFacts],
     module_imports: Mapping[str, Mapping[str, str]],
+    runtime: RuntimeModels | None = None,
 ) -> ModelRegistry:
     """Merge per-module facts (keyed by module name) into a registry.
 
     ``module_imports`` maps a module name to its imports (local name ->
     qualified name), to follow re-exports such as ``shop.models.Order``
-    defined in ``shop/models/order.py``.
+    defined in ``shop/models/order.py``. With ``runtime``, the models and the
+    user model are Django's own; classes, forms and aliases still come from
+    the index (they say how the project's code spells things).
     """
     registry = ModelRegistry()
     for module, facts in per_module.items():
@@ -421,10 +434,14 @@ def build_registry(
         for local, target in imports.items():
             if target != f"{module}.{local}":
                 registry.aliases.setdefault(f"{module}.{local}", target)
-    _classify(registry)
-    user = _user_model(registry, [f.auth_user_model for f in per_module.values() if f.auth_user_model])
-    registry.user_model = user
-    _add_reverse_accessors(registry)
+    if runtime is None:
+        _classify(registry)
+        user = _user_model(registry, [f.auth_user_model for f in per_module.values() if f.auth_user_model])
+        registry.user_model = user
+        _add_reverse_accessors(registry)
+    else:
+        registry.models = {model.qualname: model for model in runtime.models}
+        user = registry.user_model = runtime.user_model
     for alias, target in list(registry.aliases.items()):
         if target == "<user>":
             if user is None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from celery_codemods.index.facts import Decorator, FunctionFacts, ModuleFacts, Option
+from celery_codemods.index.models import RuntimeModels
 
 SHARED_TASK = frozenset({"celery.shared_task", "celery.app.shared_task", "celery.app.base.shared_task"})
 # Removed in Celery 5.0 (CEL501 rewrites them), still tasks for every other rule.
@@ -64,14 +65,21 @@ class Task:
 
 
 class Project:
-    def __init__(self, modules: Iterable[ModuleFacts], task_decorators: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        modules: Iterable[ModuleFacts],
+        task_decorators: Iterable[str] = (),
+        runtime_models: RuntimeModels | None = None,
+    ) -> None:
         self.modules: dict[str, ModuleFacts] = {facts.path: facts for facts in modules}
         self.configured_decorators = tuple(task_decorators)
+        self.runtime_models = runtime_models
+        """Django's own model registry (``--django-settings``), or None for the static one."""
 
     def replace(self, modules: Iterable[ModuleFacts]) -> Project:
         merged = dict(self.modules)
         merged.update({facts.path: facts for facts in modules})
-        return Project(merged.values(), self.configured_decorators)
+        return Project(merged.values(), self.configured_decorators, self.runtime_models)
 
     @cached_property
     def celery_apps(self) -> frozenset[str]:

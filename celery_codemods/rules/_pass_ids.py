@@ -138,7 +138,7 @@ class _Planner:
         self.project = project
         self.settings = settings
         self.by_module = {facts.module: facts for facts in project.modules.values()}
-        self.registry = _registry(project)
+        self.registry = model_registry(project)
         self.sites: dict[str, list[tuple[str, CallSite]]] = defaultdict(list)
         self.by_name: dict[str, list[tuple[str, CallSite]]] = defaultdict(list)
         self.references: dict[str, list[tuple[str, Reference]]] = defaultdict(list)
@@ -583,7 +583,8 @@ def _site_blocker(site: CallSite, index: int | None, name: str) -> str | None:
     return None
 
 
-def _registry(project: Project) -> ModelRegistry:
+def model_registry(project: Project) -> ModelRegistry:
+    """The static registry, or Django's own when the project carries one (``--django-settings``)."""
     per_module: dict[str, ModuleModelFacts] = {}
     imports: dict[str, dict[str, str]] = {}
     for facts in project.modules.values():
@@ -591,4 +592,4 @@ def _registry(project: Project) -> ModelRegistry:
         extra = facts.extras.get(CODE)
         if isinstance(extra, ModulePassIds) and extra.models is not None:
             per_module[facts.module] = extra.models
-    return build_registry(per_module, imports)
+    return build_registry(per_module, imports, project.runtime_models)

@@ -82,6 +82,9 @@ instances (pickle), or drain it.
   still queued from before the deploy (`x_id = getattr(x_id, "pk", x_id)`),
   for one release.
 - `logger-factory`: the logger added when the module has none.
+- `django-settings = "shop.settings"` (`--django-settings`): take the models
+  and their primary-key types from `django.setup()` + `apps.get_models()`
+  instead of reading them statically; imports the project (see the README).
 
 ## References
 - Celery: "Avoid passing model instances", task serializers
