@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import warnings
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -166,6 +167,8 @@ def _rewrite(
         wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)
     except cst.ParserSyntaxError as exc:
         return RewriteOutcome(error=f"LibCST cannot parse it: {exc.message} (line {exc.raw_line})")
+    except cst.CSTValidationError as exc:  # valid to ast, not to Python's compiler (`except:` not last)
+        return RewriteOutcome(error=f"LibCST cannot parse it: {exc}")
     by_key: dict[tuple[str, int, int], list[Edit]] = defaultdict(list)
     for edit in sorted(edits, key=lambda e: e.rule):
         by_key[("Module", 0, 0) if edit.node == "Module" else (edit.node, edit.line, edit.col)].append(edit)
@@ -192,7 +195,9 @@ def _rewrite(
 def verify_parses(text: str) -> str | None:
     # ast is the authority on what Python accepts; a second LibCST parse would double the cost.
     try:
-        ast.parse(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences are the project's business, not an error
+            ast.parse(text)
     except SyntaxError as exc:
         return f"{exc.msg} at line {exc.lineno}"
     except (ValueError, RecursionError, MemoryError) as exc:

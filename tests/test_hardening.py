@@ -6,6 +6,7 @@ import codecs
 import errno
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import libcst as cst
@@ -90,6 +91,29 @@ def test_unparseable_file_is_reported_left_alone_and_the_run_goes_on(
     assert reason in errors[0]
     assert bad.read_bytes() == before
     assert (tmp_path / "tasks.py").read_text(encoding="utf-8") == FIXED
+
+
+def test_file_ast_parses_but_python_rejects_is_reported_not_crashed(tmp_path: Path) -> None:
+    # `except:` before another handler: ast.parse accepts it, the compiler and LibCST do not.
+    text = SILENT.replace(
+        "    except Exception:\n        pass\n", "    except:\n        pass\n    except Exception:\n        pass\n"
+    )
+    path = put(tmp_path / "tasks.py", text)
+    _, errors = run_fix(tmp_path)
+    reason = f"{path}: LibCST cannot parse it: The bare except: handler must be the last one."
+    assert errors == [reason, f"withheld: {reason}"]
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_invalid_escape_sequence_warns_nothing_and_does_not_block_the_fix(tmp_path: Path) -> None:
+    # The suite turns warnings into errors: a warning while verifying the rewrite would withhold it.
+    text = SILENT.replace("push()", "push(r'\\d', '\\d')")
+    path = put(tmp_path / "tasks.py", text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, errors = run_fix(tmp_path)
+    assert errors == []
+    assert path.read_text(encoding="utf-8") == FIXED.replace("push()", "push(r'\\d', '\\d')")
 
 
 @pytest.mark.parametrize("content", ["", "# only a comment about celery tasks\n# and another\n", "\n\n\n"])
