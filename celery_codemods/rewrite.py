@@ -21,8 +21,10 @@ import libcst as cst
 
 if TYPE_CHECKING:
     from libcst.codemod import CodemodContext
+    from libcst.metadata import CodeRange
 
 from celery_codemods.findings import Edit
+from celery_codemods.index.context import LINE_BREAK as _LINE_BREAK
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.rules.base import Rule
 from celery_codemods.settings import Settings
@@ -103,6 +105,8 @@ def _edit_applier(
     rules: Mapping[str, Rule],
     ctx: EditContext,
     applied: set[int],
+    top_level: set[int],
+    edited: set[int],
 ) -> cst.CSTTransformer:
     # Defined here, not at import: subclassing needs LibCST loaded, and a
     # `check` must not load it (see _lazy.py).
@@ -121,11 +125,17 @@ def _edit_applier(
             self.ctx = ctx
             self.applied = applied
             self.edit_lines = sorted({line for kind, line, _ in edits if kind != "Module"})
+            self.top_level = top_level
+            self.edited = edited
 
         def on_visit(self, node: cst.CSTNode) -> bool:
             # A subtree holding no edit is not walked: on a large file that is most of the tree.
+            if isinstance(node, cst.Module):
+                return True
+            if id(node) in self.top_level:
+                return id(node) in self.edited
             position = self.positions.get(node)
-            if position is None or isinstance(node, cst.Module):
+            if position is None:
                 return True
             first: int = position.start.line  # type: ignore[attr-defined]
             decorators = getattr(node, "decorators", ())
@@ -161,10 +171,9 @@ def _rewrite(
     text: str, facts: ModuleFacts, edits: Sequence[Edit], rules: Mapping[str, Rule], settings: Settings
 ) -> RewriteOutcome:
     from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-    from libcst.metadata import MetadataWrapper, PositionProvider
 
     try:
-        wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)
+        original = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         return RewriteOutcome(error=f"LibCST cannot parse it: {exc.message} (line {exc.raw_line})")
     except cst.CSTValidationError as exc:  # valid to ast, not to Python's compiler (`except:` not last)
@@ -174,7 +183,10 @@ def _rewrite(
         by_key[("Module", 0, 0) if edit.node == "Module" else (edit.node, edit.line, edit.col)].append(edit)
     ctx = EditContext(facts, settings)
     applied: set[int] = set()
-    module = wrapper.module.visit(_edit_applier(by_key, wrapper.resolve(PositionProvider), rules, ctx, applied))
+    edit_lines = sorted({line for kind, line, _ in by_key if kind != "Module"})
+    positions, edited = _positions_of_edited_statements(original, edit_lines)
+    top_level = {id(statement) for statement in original.body}
+    module = original.visit(_edit_applier(by_key, positions, rules, ctx, applied, top_level, edited))
     missed = [edit for edit in edits if id(edit) not in applied]
     if missed:
         first = missed[0]
@@ -190,6 +202,38 @@ def _rewrite(
     if problem is not None:
         return RewriteOutcome(error=f"the rewrite would not parse ({problem}); not written")
     return RewriteOutcome(new_text=new_text)
+
+
+def _positions_of_edited_statements(
+    module: cst.Module, edit_lines: Sequence[int]
+) -> tuple[dict[cst.CSTNode, CodeRange], set[int]]:
+    """Positions of the nodes in top-level statements that hold an edit, and those statements' ids.
+
+    PositionProvider on a whole large file cost more than everything else in
+    a rewrite; each top-level statement's first line is known from its code,
+    so only statements with edits are resolved, alone, and shifted.
+    """
+    from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
+
+    positions: dict[cst.CSTNode, CodeRange] = {}
+    edited: set[int] = set()
+    first = 1 + len(module.header)
+    for statement in module.body:
+        code = module.code_for_node(statement)
+        breaks = len(_LINE_BREAK.findall(code))
+        last = first + max(breaks - (1 if code.endswith(("\n", "\r")) else 0), 0)
+        index = bisect.bisect_left(edit_lines, first)
+        if index < len(edit_lines) and edit_lines[index] <= last:
+            alone = module.with_changes(body=[statement], header=[], footer=[])
+            shift = first - 1
+            for node, where in MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider).items():
+                positions[node] = CodeRange(
+                    CodePosition(where.start.line + shift, where.start.column),
+                    CodePosition(where.end.line + shift, where.end.column),
+                )
+            edited.add(id(statement))
+        first = first + breaks if code.endswith(("\n", "\r")) else last + 1
+    return positions, edited
 
 
 def verify_parses(text: str) -> str | None:

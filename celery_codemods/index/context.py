@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from celery_codemods.index.facts import Span
 from celery_codemods.index.resolve import ImportResolver
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def source_lines(text: str) -> list[str]:
     """Lines as the tokenizer counts them (``str.splitlines`` also breaks at form feeds)."""
-    return _LINE_BREAK.split(text)
+    return LINE_BREAK.split(text)
 
 
 @dataclass
