@@ -21,11 +21,12 @@ from celery_codemods.rules import all_rules
 from celery_codemods.sourcefile import SourceError, SourceFile, read_source
 
 # First pass: files that can define a task, a Celery app, a model or a beat
-# schedule, or enqueue on commit. The second pass adds the files that mention
+# schedule, or enqueue on commit, or load modules (AppConfig.ready(), CELERY_IMPORTS).
+# The second pass adds the files that mention
 # a task found by the first (its callers), by name.
 _DEFINITIONS = (
     rb"task|[Cc]elery|BEAT_SCHEDULE|beat_schedule|django\.db import|on_commit"
-    rb"|class\s+\w+\([^)]*Model\b"
+    rb"|class\s+\w+\([^)]*Model\b|def ready\(|CELERY_IMPORTS"
 )
 
 
