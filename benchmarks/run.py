@@ -1,0 +1,188 @@
+"""Benchmark celery-codemod on the pinned real projects of shared/CORPUS.md.
+
+    python benchmarks/run.py [--cache-dir DIR] [--jobs N] [--project NAME ...]
+
+Downloads each pinned wheel once into the cache dir (outside the repository),
+extracts it, and reports, side by side in one run: the floor (read every file;
+`ast.parse` every file in one process; LibCST parse of every file), LibCST's
+own codemod runner applying a no-op codemod with the same jobs, and
+celery-codemod `check` and `fix --diff`, cold (empty index cache) and warm.
+For each: wall time, CPU time, peak RSS, files per second. Every measurement
+runs in a fresh interpreter, as a user would run it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECTS = {
+    "sentry": ("sentry", "21.12.0", "sentry"),
+    "pretix": ("pretix", "2026.8.0", "pretix"),
+    "weblate": ("Weblate", "5.14.3", "weblate"),
+    "mayan": ("mayan-edms", "4.12.2", "mayan"),
+}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Sample:
+    wall: float
+    cpu: float
+    peak_rss_mb: float
+    exit_code: int
+
+
+def fetch(name: str, cache: Path) -> Path:
+    package, version, top = PROJECTS[name]
+    target = cache / f"{name}-{version}"
+    if (target / top).is_dir():
+        return target / top
+    downloads = cache / "wheels"
+    downloads.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-d",
+            str(downloads),
+            f"{package}=={version}",
+        ],
+        check=True,
+    )
+    normalized = package.lower().replace("-", "_")
+    wheel = next(p for p in downloads.glob("*.whl") if p.name.lower().startswith(f"{normalized}-{version}"))
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(target)
+    return target / top
+
+
+def measure(command: list[str], env: dict[str, str] | None = None) -> Sample:
+    """Run ``command`` in a child; wall time, and CPU and peak RSS of it and its workers."""
+    before = os.times()
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    # ru_maxrss of the child: its own peak (workers are separate processes, reported by their own peak).
+    return Sample(wall, cpu, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status))
+
+
+FLOOR_READ = "import pathlib,sys\nfor p in pathlib.Path(sys.argv[1]).rglob('*.py'): p.read_bytes()"
+FLOOR_AST = textwrap.dedent(
+    """
+    import ast, pathlib, sys, warnings
+    warnings.simplefilter("ignore")
+    for p in pathlib.Path(sys.argv[1]).rglob('*.py'):
+        try: ast.parse(p.read_bytes())
+        except SyntaxError: pass
+    """
+)
+FLOOR_LIBCST = textwrap.dedent(
+    """
+    import pathlib, sys, libcst
+    for p in pathlib.Path(sys.argv[1]).rglob('*.py'):
+        try: libcst.parse_module(p.read_bytes())
+        except Exception: pass
+    """
+)
+LIBCST_NOOP = textwrap.dedent(
+    """
+    import pathlib, sys
+    from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand, parallel_exec_transform_with_prettyprint
+
+    class NoOp(VisitorBasedCodemodCommand):
+        DESCRIPTION = "no-op"
+
+    files = [str(p) for p in pathlib.Path(sys.argv[1]).rglob('*.py')]
+    parallel_exec_transform_with_prettyprint(
+        NoOp(CodemodContext()), files, jobs=int(sys.argv[2]), hide_progress=True,
+        include_generated=True, unified_diff=1, repo_root=sys.argv[1],
+    )
+    """
+)
+
+
+def run_project(name: str, cache: Path, jobs: int, with_libcst: bool) -> list[tuple[str, Sample]]:
+    source = fetch(name, cache)
+    work = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    tree = work / source.name
+    shutil.copytree(source, tree)  # fix --diff writes nothing, but never run a tool on the cached original
+    index_cache = work / "index-cache"
+    env = {**os.environ, "CELERY_CODEMOD_CACHE_DIR": str(index_cache), "PYTHONPATH": str(ROOT)}
+    tool = [sys.executable, "-m", "celery_codemods"]
+    samples: list[tuple[str, Sample]] = [
+        ("floor: read every file", measure([sys.executable, "-c", FLOOR_READ, str(tree)])),
+        ("floor: ast.parse every file (1 process)", measure([sys.executable, "-c", FLOOR_AST, str(tree)])),
+    ]
+    if with_libcst:
+        samples.append(
+            ("floor: LibCST parse every file (1 process)", measure([sys.executable, "-c", FLOOR_LIBCST, str(tree)]))
+        )
+        samples.append(
+            (f"LibCST no-op codemod, {jobs} jobs", measure([sys.executable, "-c", LIBCST_NOOP, str(tree), str(jobs)]))
+        )
+    shutil.rmtree(index_cache, ignore_errors=True)
+    samples.append(("check, cold", measure([*tool, "check", "-q", "-j", str(jobs), str(tree)], env)))
+    samples.append(("check, warm", measure([*tool, "check", "-q", "-j", str(jobs), str(tree)], env)))
+    shutil.rmtree(index_cache, ignore_errors=True)
+    samples.append(("fix --diff, cold", measure([*tool, "fix", "--diff", "-q", "-j", str(jobs), str(tree)], env)))
+    samples.append(("fix --diff, warm", measure([*tool, "fix", "--diff", "-q", "-j", str(jobs), str(tree)], env)))
+    shutil.rmtree(work, ignore_errors=True)
+    return samples
+
+
+def report(name: str, files: int, size_mb: float, samples: list[tuple[str, Sample]]) -> str:
+    lines = [
+        f"### {name}: {files:,} Python files, {size_mb:.1f} MB",
+        "",
+        "| run | wall s | CPU s | peak RSS MB | files/s | exit |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label, sample in samples:
+        rate = files / sample.wall if sample.wall else 0.0
+        lines.append(
+            f"| {label} | {sample.wall:.2f} | {sample.cpu:.2f} | {sample.peak_rss_mb:.0f} | {rate:,.0f} | {sample.exit_code} |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "celery-codemod-bench")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--project", action="append", choices=sorted(PROJECTS), help="default: all")
+    parser.add_argument("--skip-libcst", action="store_true", help="skip the slow LibCST floor and no-op runs")
+    args = parser.parse_args()
+    print(f"Machine: {machine()}; jobs {args.jobs}\n")
+    for name in args.project or sorted(PROJECTS):
+        source = fetch(name, args.cache_dir)
+        python_files = list(source.rglob("*.py"))
+        size = sum(p.stat().st_size for p in python_files) / 1e6
+        samples = run_project(name, args.cache_dir, args.jobs, not args.skip_libcst)
+        print(report(name, len(python_files), size, samples), "\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()
