@@ -158,9 +158,8 @@ def report(name: str, files: int, size_mb: float, samples: list[tuple[str, Sampl
     ]
     for label, sample in samples:
         rate = files / sample.wall if sample.wall else 0.0
-        lines.append(
-            f"| {label} | {sample.wall:.2f} | {sample.cpu:.2f} | {sample.peak_rss_mb:.0f} | {rate:,.0f} | {sample.exit_code} |"
-        )
+        cells = (f"{sample.wall:.2f}", f"{sample.cpu:.2f}", f"{sample.peak_rss_mb:.0f}", f"{rate:,.0f}")
+        lines.append(f"| {label} | {' | '.join(cells)} | {sample.exit_code} |")
     return "\n".join(lines)
 
 
