@@ -103,8 +103,8 @@ def _settings(
 def _consoles(color: Color) -> tuple[Console, Console]:
     force = {Color.always: True, Color.never: False}.get(color)
     no_color = color is Color.never or None
-    out = Console(force_terminal=force, no_color=no_color, highlight=False, soft_wrap=True)
-    err = Console(stderr=True, force_terminal=force, no_color=no_color, highlight=False, soft_wrap=True)
+    out = Console(force_terminal=force, no_color=no_color, highlight=False, soft_wrap=True, emoji=False)
+    err = Console(stderr=True, force_terminal=force, no_color=no_color, highlight=False, soft_wrap=True, emoji=False)
     return out, err
 
 

@@ -200,3 +200,15 @@ def test_line_numbers_match_ast_with_form_feeds_and_carriage_returns() -> None:
     call = next(node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call))
     assert lines[call.lineno - 1] == 'c = "\u00e9"; d = f(1)'
     assert source.splitlines()[call.lineno - 1] != lines[call.lineno - 1]  # the trap this avoids
+
+
+def test_text_output_keeps_line_100_as_a_number(tmp_path: Path) -> None:
+    """rich reads ``:100:`` as an emoji code unless told not to."""
+    from typer.testing import CliRunner
+
+    from celery_codemods.cli import app
+
+    body = "\n" * 94 + "@shared_task\ndef job(x):\n    try:\n        x()\n    except Exception:\n        pass\n"
+    (tmp_path / "tasks.py").write_text("from celery import shared_task\n" + body)
+    result = CliRunner().invoke(app, ["check", "--no-cache", "--select", "CEL001", str(tmp_path)])
+    assert f"{tmp_path / 'tasks.py'}:100:5: CEL001" in result.output
