@@ -87,14 +87,14 @@ HEADER = "from celery import shared_task  # celery task\n"
 
 
 @pytest.mark.filterwarnings("ignore::SyntaxWarning")
-@budget(100)
+@budget(60)
 @given(source=hypothesmith.from_grammar())
 def test_generated_modules_from_the_grammar(source: str) -> None:
     fix_twice({"gen.py": HEADER + source})
 
 
 @pytest.mark.filterwarnings("ignore::SyntaxWarning")
-@budget(60)
+@budget(40)
 @given(source=hypothesmith.from_node())
 def test_generated_modules_from_libcst_nodes(source: str) -> None:
     fix_twice({"gen.py": HEADER + source})
@@ -316,7 +316,7 @@ def task_project(draw: st.DrawFn) -> dict[str, str | bytes]:
     return files
 
 
-@budget(150)
+@budget(100)
 @given(files=task_project())
 def test_generated_task_modules(files: dict[str, str | bytes]) -> None:
     tasks = files["shop/tasks.py"]
