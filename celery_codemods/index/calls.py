@@ -116,6 +116,7 @@ _QUERYSET_METHODS = frozenset(
     }
 )
 _DATA_METHODS = frozenset({"values", "values_list", "count", "exists", "in_bulk", "aggregate", "update", "delete"})
+_LISTS = frozenset({"list", "builtins.list"})
 _ID_CASTS = frozenset({"int", "str", "uuid.UUID", "builtins.int", "builtins.str"})
 _SKIPPED_PREFIXES = (
     "django.",
@@ -696,6 +697,10 @@ class _Collector:
             return self._model_origin("instance", shortcut_model, text, line)
         if qualname in _ID_CASTS:
             return Origin("id", detail=text, line=line)
+        if qualname in _LISTS and len(node.args) == 1 and not node.keywords:
+            inner = self._origin(node.args[0], scope, line, depth + 1)
+            if inner.kind in {"queryset", "literal"}:
+                return Origin(inner.kind, inner.ref, text, line=line)
         if isinstance(func, ast.Attribute):
             method = func.attr
             model = _model_expression(func.value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from celery_codemods.findings import Edit
 from celery_codemods.index.calls import Arg, BeatEntry, CallSite, Origin, Reference
@@ -70,6 +70,8 @@ class ParamChange:
     local_import: bool = False
     default_none: bool = False
     needs_uuid: bool = False
+    many: bool = False
+    """A list of primary keys, fetched with ``in_bulk`` (the parameter was a list or queryset)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ class ArgEdit:
     new_keyword: str | None
     wrap: bool
     """Append ``.pk`` (False for a literal None)."""
+    item: str | None = None
+    """For a list or queryset: ``[item.pk for item in <argument>]``."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,28 @@ class Conversion:
     """Parameter, model (None: the user model, spelled ``get_user_model()``), evidence summary."""
     blockers: list[str] = field(default_factory=list)
     edits: list[Edit] = field(default_factory=list)
+    many: set[str] = field(default_factory=set)
+    """Parameters that receive a list or queryset of instances (they become lists of pks)."""
+
+    def new_name(self, param: str) -> str:
+        return ids_name(param) if param in self.many else f"{param}_id"
+
+
+def ids_name(param: str) -> str:
+    """``orders`` -> ``order_ids``; ``queryset`` -> ``queryset_ids``."""
+    return f"{singular(param)}_ids"
+
+
+def singular(name: str) -> str:
+    return name[:-1] if name.endswith("s") and not name.endswith("ss") and len(name) > 2 else name
+
+
+@dataclass(frozen=True)
+class ListOf:
+    """A parameter that receives a list or queryset of one model's instances, iterated by the task."""
+
+    model: ModelInfo | None
+    summary: str
 
 
 @dataclass(frozen=True)
@@ -181,6 +207,9 @@ class _Planner:
             decided = self._decide(task, index, param, use)
             if isinstance(decided, str):
                 plan.unclear.append(Unclear(task, param.name, decided))
+            elif isinstance(decided, ListOf):
+                conversion.params.append((param, decided.model, decided.summary))
+                conversion.many.add(param.name)
             elif decided is not None:
                 model, summary = decided
                 conversion.params.append((param, model, summary))
@@ -198,7 +227,7 @@ class _Planner:
 
     def _decide(
         self, task: Task, index: int | None, param: Param, use: ParamUse
-    ) -> tuple[ModelInfo | None, str] | str | None:
+    ) -> tuple[ModelInfo | None, str] | ListOf | str | None:
         evidence = [e for e in self._site_evidence(task, index, param.name) if e.kind != "none"]
         instances = [e for e in evidence if e.kind in {"instance", "user"}]
         not_instances = [e for e in evidence if e.kind in {"id", "other"}]
@@ -210,11 +239,7 @@ class _Planner:
         if not_instances:
             return None  # call sites outrank names and annotations
         if querysets:
-            first = querysets[0]
-            return (
-                f"{label} receives a queryset or list of models ({first.text} at {first.where}); "
-                "pass a list of primary keys by hand"
-            )
+            return self._from_querysets(label, param.name, querysets, use)
         annotated = self.registry.model(param.annotation_qualname)
         if instances:
             return self._from_sites(label, instances, annotated)
@@ -243,6 +268,29 @@ class _Planner:
             )
         summary = f"{first.text} at {first.where}"
         return model, summary
+
+    def _from_querysets(self, label: str, name: str, querysets: list[Evidence], use: ParamUse) -> ListOf | str:
+        first = querysets[0]
+        seen = f"{label} receives a queryset or list of models ({first.text} at {first.where})"
+        models = {e.model.qualname if e.model else "<user>" for e in querysets}
+        model = first.model or self.registry.user()
+        if len(models) > 1 or model is None:
+            return f"{seen}; of different or unknown models: pass a list of primary keys by hand"
+        if not use.only_iterated:
+            return f"{seen}; the task uses it other than in `for ... in {name}`: pass a list of primary keys by hand"
+        unknown = [a for a in use.item_attributes if not model.has_attribute(a)]
+        if not use.item_attributes or use.item_used_as_data or unknown:
+            return (
+                f"{seen}; the task does not use each item as a `{model.name}` instance: "
+                "pass a list of primary keys by hand"
+            )
+        if model.pk_type not in {"int", "str"}:
+            kind = "UUID" if model.pk_type == "uuid.UUID" else "unknown"
+            return (
+                f"{seen}; `{model.name}` has {kind} primary keys, which arrive as strings under JSON "
+                "and would not match `in_bulk`'s keys: pass a list of primary keys by hand"
+            )
+        return ListOf(model, f"{first.text} at {first.where}")
 
     def _from_body(self, label: str, param: Param, use: ParamUse) -> tuple[ModelInfo | None, str] | str | None:
         named = self.registry.by_name(param.name)
@@ -330,7 +378,7 @@ class _Planner:
         task = conversion.task
         changes: list[ParamChange] = []
         for param, model, _ in conversion.params:
-            change = self._param_change(task, param, model, body)
+            change = self._param_change(task, param, model, body, param.name in conversion.many)
             if isinstance(change, str):
                 conversion.blockers.append(f"{task.path}:{task.function.span.line}: {change}")
             else:
@@ -343,11 +391,15 @@ class _Planner:
         conversion.edits.append(Edit(task.path, "FunctionDef", span.line, span.col, CODE, payload))
         conversion.edits.extend(self._call_edits(conversion))
 
-    def _param_change(self, task: Task, param: Param, model: ModelInfo | None, body: TaskBody) -> ParamChange | str:
-        new = f"{param.name}_id"
+    def _param_change(
+        self, task: Task, param: Param, model: ModelInfo | None, body: TaskBody, many: bool = False
+    ) -> ParamChange | str:
+        new = ids_name(param.name) if many else f"{param.name}_id"
         if new in body.local_names:
             return f"`{new}` is already used in the task; rename by hand"
         use = body.param(param.name) or ParamUse(param.name)
+        if many:
+            return self._list_change(task, param, model, body, use, new)
         if use.default is not None and use.default != "None":
             return f"`{param.name}` has the default `{use.default}`; convert it by hand"
         default_none = use.default == "None"
@@ -384,6 +436,19 @@ class _Planner:
             default_none=default_none,
             needs_uuid=pk_type == "uuid.UUID",
         )
+
+    def _list_change(
+        self, task: Task, param: Param, model: ModelInfo | None, body: TaskBody, use: ParamUse, new: str
+    ) -> ParamChange | str:
+        if use.default is not None:
+            return f"`{param.name}` has the default `{use.default}`; convert the list by hand"
+        if f"{param.name}_by_pk" in body.local_names:
+            return f"`{param.name}_by_pk` is already used in the task; rename by hand"
+        single = self._param_change(task, param, model, body)
+        if isinstance(single, str):
+            return single
+        annotation = f"list[{single.annotation}]" if single.annotation else None
+        return replace(single, new=new, annotation=annotation, many=True)
 
     def _user_alias(self, module: ModuleFacts) -> str | None:
         """A module-level ``User = get_user_model()``."""
@@ -484,9 +549,14 @@ class _Planner:
                 continue
             edits: list[ArgEdit] = []
             for param, _, _ in conversion.params:
+                item = (
+                    (singular(param.name) if singular(param.name) != param.name else "obj")
+                    if (param.name in conversion.many)
+                    else None
+                )
                 for arg in _matching_args(site, params[param.name], param.name) or ():
-                    new_keyword = f"{param.name}_id" if arg.keyword is not None else None
-                    edits.append(ArgEdit(arg.index, arg.keyword, new_keyword, arg.origin.kind != "none"))
+                    new_keyword = conversion.new_name(param.name) if arg.keyword is not None else None
+                    edits.append(ArgEdit(arg.index, arg.keyword, new_keyword, arg.origin.kind != "none", item))
             if edits:
                 payload = CallPayload(
                     method=_METHOD.get(site.form),

@@ -43,9 +43,14 @@ def _fetch(change: ParamChange, payload: TaskPayload, ctx: EditContext) -> list[
             lines.append(f"from {change.import_module} import {spelled}")
         else:
             ctx.add_import(change.import_module, change.import_name, change.import_as)
+    logger = ctx.logger_name()
+    if change.many:
+        if payload.in_flight:
+            lines.append(f'{change.new} = [getattr(pk, "pk", pk) for pk in {change.new}]')
+        source = "".join(f"{line}\n" for line in lines) + _fetch_many(change, payload.task, logger)
+        return list(cst.parse_module(source).body)
     if payload.in_flight:
         lines.append(f'{change.new} = getattr({change.new}, "pk", {change.new})')
-    logger = ctx.logger_name()
     model = change.model_expr
     fetch = (
         f"try:\n"
@@ -59,6 +64,18 @@ def _fetch(change: ParamChange, payload: TaskPayload, ctx: EditContext) -> list[
         fetch = f"{change.old} = None\nif {change.new} is not None:\n{indented}"
     source = "".join(f"{line}\n" for line in lines) + fetch
     return list(cst.parse_module(source).body)
+
+
+def _fetch_many(change: ParamChange, task: str, logger: str) -> str:
+    """The rows in the order (and multiplicity) the caller sent, skipping those gone since."""
+    by_pk = f"{change.old}_by_pk"
+    return (
+        f"{by_pk} = {change.model_expr}._default_manager.in_bulk({change.new})\n"
+        f"{change.old} = [{by_pk}[pk] for pk in {change.new} if pk in {by_pk}]\n"
+        f"if len({change.old}) < len({change.new}):\n"
+        f'    {logger}.warning("{task}: %s {change.model_label} rows do not exist; skipping them", '
+        f"len({change.new}) - len({change.old}))\n"
+    )
 
 
 def _prepend(body: cst.BaseSuite, statements: Sequence[cst.BaseStatement]) -> cst.BaseSuite:
@@ -174,6 +191,10 @@ def _edit_dict(value: cst.BaseExpression, edit: ArgEdit) -> cst.BaseExpression:
 def _maybe_pk(value: cst.BaseExpression, edit: ArgEdit) -> cst.BaseExpression:
     if not edit.wrap:
         return value
+    if edit.item is not None:
+        item = cst.Name(edit.item)
+        element = cst.Attribute(value=item, attr=cst.Name("pk"))
+        return cst.ListComp(elt=element, for_in=cst.CompFor(target=item, iter=value))
     if not isinstance(value, cst.Name | cst.Attribute | cst.Call | cst.Subscript) and not value.lpar:
         value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
     return cst.Attribute(value=value, attr=cst.Name("pk"))

@@ -32,6 +32,12 @@ class ParamUse:
     """Subscripted or used with dict methods: a payload."""
     default: str | None = None
     """Source of the default value, if any."""
+    only_iterated: bool = False
+    """Every use is the iterable of a ``for`` loop or comprehension with a plain name as target."""
+    item_attributes: frozenset[str] = frozenset()
+    """Attributes used on the loop's items (``order.save()`` in ``for order in orders:``)."""
+    item_used_as_data: bool = False
+    """An item is subscripted (``order["total"]``)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,7 @@ def _param_use(node: ast.FunctionDef | ast.AsyncFunctionDef, name: str, default:
             iterated = True
         elif isinstance(sub, ast.Call):
             used_as_id |= _passes_as_key(sub, name)
+    only_iterated, item_attributes, item_used_as_data = _item_use(node.body, name)
     return ParamUse(
         name=name,
         attributes=frozenset(attributes),
@@ -87,7 +94,43 @@ def _param_use(node: ast.FunctionDef | ast.AsyncFunctionDef, name: str, default:
         used_as_id=used_as_id,
         used_as_data=used_as_data,
         default=ast.unparse(default) if default is not None else None,
+        only_iterated=only_iterated,
+        item_attributes=item_attributes,
+        item_used_as_data=item_used_as_data,
     )
+
+
+def _item_use(body: list[ast.stmt], name: str) -> tuple[bool, frozenset[str], bool]:
+    """(only iterated, attributes used on the items, items subscripted) for parameter ``name``."""
+    loads = iterations = 0
+    attributes: set[str] = set()
+    as_data = False
+    for sub in ast.walk(ast.Module(body=body, type_ignores=[])):
+        if isinstance(sub, ast.Name) and sub.id == name and isinstance(sub.ctx, ast.Load):
+            loads += 1
+        for item, scope in _loops_over(sub, name):
+            iterations += 1
+            for inner in scope:
+                for node in ast.walk(inner):
+                    if isinstance(node, ast.Attribute) and _is_name(node.value, item):
+                        attributes.add(node.attr)
+                    elif isinstance(node, ast.Subscript) and _is_name(node.value, item):
+                        as_data = True
+    return loads > 0 and loads == iterations, frozenset(attributes), as_data
+
+
+def _loops_over(node: ast.AST, name: str) -> list[tuple[str, list[ast.AST]]]:
+    """(item name, the nodes that see it) for each loop of ``node`` over ``name`` with a plain target."""
+    if isinstance(node, ast.For | ast.AsyncFor) and _is_name(node.iter, name) and isinstance(node.target, ast.Name):
+        return [(node.target.id, [*node.body, *node.orelse])]
+    if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+        shown: list[ast.AST] = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+        return [
+            (generator.target.id, [*shown, *generator.ifs])
+            for generator in node.generators
+            if _is_name(generator.iter, name) and isinstance(generator.target, ast.Name)
+        ]
+    return []
 
 
 def _is_name(node: ast.expr, name: str) -> bool:

@@ -64,6 +64,34 @@ kwargs=...)` (lists and tuples), `.s`, `.si`, `.signature`, members of
 `self.retry(args=..., kwargs=...)`, keyword arguments (`order=` becomes
 `order_id=`), through `module.task` and import aliases.
 
+A parameter that receives a queryset or a list of instances
+(`X.objects.filter(...)`, `list(X.objects.all())`, a name bound to one)
+becomes a list of primary keys only when the task does nothing with it but
+iterate it (`for order in orders:` or a comprehension) and uses each item as
+an instance of that model; anything else (`orders.update(...)`,
+`orders.count()`, passing it on, items used as dicts, UUID primary keys, which
+arrive as strings under JSON and would miss `in_bulk`'s keys) is a CEL103
+finding. The task becomes:
+```python
+@shared_task
+def mark_paid(order_ids: list[int]):
+    orders_by_pk = Order._default_manager.in_bulk(order_ids)
+    orders = [orders_by_pk[pk] for pk in order_ids if pk in orders_by_pk]
+    if len(orders) < len(order_ids):
+        logger.warning("mark_paid: %s Order rows do not exist; skipping them", len(order_ids) - len(orders))
+    for order in orders:
+        ...
+```
+`in_bulk` is one query (batched on databases with a parameter limit); the
+comprehension keeps the caller's order and duplicates, as the list or
+queryset had them, and skips rows deleted since the call (with one WARNING),
+as the single-instance fetch does. Each caller sends `[order.pk for order in
+<argument>]`: for a queryset this evaluates it where it is sent, which the
+instance-sending code did anyway (pickling a queryset evaluates it);
+`values_list("pk", flat=True)` would save loading the rows but would run a
+second query when the caller also uses the queryset, and is not equivalent
+for sliced or `union()` querysets.
+
 When any call site cannot be rewritten, nothing is: CEL102 reports the
 task with each blocking site. When the evidence is weak or conflicting,
 CEL103 says what was seen.
@@ -172,7 +200,8 @@ def describe_params(conversion: Conversion) -> str:
     parts = []
     for param, model, evidence in conversion.params:
         name = model.name if model is not None else "user"
-        parts.append(f"a `{name}` instance in `{param.name}` ({evidence})")
+        what = f"`{name}` instances" if param.name in conversion.many else f"a `{name}` instance"
+        parts.append(f"{what} in `{param.name}` ({evidence})")
     return "; ".join(parts)
 
 
