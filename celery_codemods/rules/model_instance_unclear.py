@@ -6,7 +6,8 @@ evidence is too weak or contradicts itself for CEL101 to rewrite it: call
 sites sending instances of different models, or an instance at one site and
 a key at another; a parameter named like a model whose body uses attributes
 the model does not declare; `.save()` on a parameter no model is named
-like; a queryset or list of instances the task does more with than iterate (or of UUID-keyed models); an abstract model annotation; a task
+like; a queryset or list of instances the task does more with than
+iterate (or of UUID-keyed models); an abstract model annotation; a task
 whose `base=` class is the project's own and overrides `__call__`/`run` (or
 is named like it loads objects), which may turn ids into objects itself.
 
