@@ -18,6 +18,7 @@ from celery_codemods.index.build import index_module
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.index.resolve import module_name_for
 from celery_codemods.rules import all_rules
+from celery_codemods.rules._ast_walk import forget_walks
 from celery_codemods.sourcefile import SourceError, SourceFile, read_source
 
 # First pass: files that can define a task, a Celery app, a model or a beat
@@ -126,3 +127,5 @@ def index_source(path: str, source: SourceFile, task_decorators: tuple[str, ...]
         return FileError(path, "too deeply nested to analyse; skipped")
     except Exception as exc:  # noqa: BLE001 - a bug in one extractor must not end the run
         return FileError(path, f"internal error while indexing: {type(exc).__name__}: {exc}")
+    finally:
+        forget_walks()

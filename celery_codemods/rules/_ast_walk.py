@@ -1,4 +1,10 @@
-"""Walking a function body without entering nested scopes."""
+"""Walking a function body without entering nested scopes.
+
+Many rules walk the same task bodies in the index pass, so a function's
+walk is computed once per module and replayed (``forget_walks`` ends the
+module). Children are found from each node class's own fields, skipping
+``ctx`` markers: about twice as fast as ``ast.iter_child_nodes``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,27 @@ import ast
 from collections.abc import Iterator
 
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+_WALKS: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
+
+
+def _fields(kind: type[ast.AST]) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = _CHILD_FIELDS[kind] = tuple(name for name in kind._fields if name != "ctx")
+    return fields
+
+
+def _children_reversed(node: ast.AST) -> list[ast.AST]:
+    children: list[ast.AST] = []
+    for name in _fields(type(node)):
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            children.append(value)
+        elif isinstance(value, list):
+            children.extend(item for item in value if isinstance(item, ast.AST))
+    children.reverse()
+    return children
 
 
 def walk_body(nodes: list[ast.stmt] | list[ast.AST]) -> Iterator[ast.AST]:
@@ -14,10 +41,17 @@ def walk_body(nodes: list[ast.stmt] | list[ast.AST]) -> Iterator[ast.AST]:
     while stack:
         node = stack.pop()
         yield node
-        if isinstance(node, _NESTED_SCOPES):
-            continue
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+        if not isinstance(node, _NESTED_SCOPES):
+            stack.extend(_children_reversed(node))
 
 
 def walk_function(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:
-    return walk_body(node.body)
+    cached = _WALKS.get(id(node))
+    if cached is None or cached[0] is not node:
+        cached = (node, list(walk_body(node.body)))
+        _WALKS[id(node)] = cached
+    return iter(cached[1])
+
+
+def forget_walks() -> None:
+    _WALKS.clear()

@@ -59,6 +59,7 @@ import chains: it stays in preview.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -68,6 +69,7 @@ from celery_codemods.index.project import Project, Task
 from celery_codemods.rules.base import Rule
 
 _IMPORT_SETTINGS = ("CELERY_IMPORTS", "CELERY_INCLUDE", "imports", "include", "task_imports")
+_ASSIGNS_IMPORT_SETTING = re.compile(r"\b(?:" + "|".join(_IMPORT_SETTINGS) + r")\s*[:+]?=")
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ class TaskOutsideTasksModule(Rule):
     @classmethod
     def extract_module(cls, tree: ast.Module, ctx: ModuleContext) -> ImportedModules | None:
         names: set[str] = set()
-        if any(word in ctx.text for word in ("IMPORTS", "imports", "include", "INCLUDE")):
+        if _ASSIGNS_IMPORT_SETTING.search(ctx.text):  # a cheap gate before walking the tree
             names.update(_configured_imports(tree))
         if "def ready" in ctx.text:
             names.update(_imported_at_ready(tree, ctx))
