@@ -80,8 +80,11 @@ def enabled_rules(settings: Settings) -> dict[str, Rule]:
     return chosen
 
 
-def analyze(paths: Sequence[Path], settings: Settings) -> Analysis:
-    """Raises ConfigError for bad settings; every per-file problem is in ``errors``."""
+def analyze(paths: Sequence[Path], settings: Settings, progress: Callable[[int, int], None] | None = None) -> Analysis:
+    """Raises ConfigError for bad settings; every per-file problem is in ``errors``.
+
+    ``progress(done, total)`` is called as files are read, for a progress bar.
+    """
     rules = enabled_rules(settings)
     try:
         found = discover(paths, settings.exclude)
@@ -89,7 +92,9 @@ def analyze(paths: Sequence[Path], settings: Settings) -> Analysis:
         raise ConfigError(str(exc)) from None
     cache_root = settings.config_file.parent if settings.config_file else Path.cwd()
     cache = IndexCache.for_project(cache_root, settings.fingerprint(), settings.cache)
-    run = index_paths([str(path) for path in found.files], settings.task_decorators, effective_jobs(settings), cache)
+    run = index_paths(
+        [str(path) for path in found.files], settings.task_decorators, effective_jobs(settings), cache, progress
+    )
     errors = [FileError(str(path), "no such file or directory") for path in found.missing]
     errors.extend(FileError(str(path), f"cannot read directory: {reason}") for path, reason in found.unreadable)
     runtime = _runtime_models(settings, found.files, [facts.module for facts in run.modules])

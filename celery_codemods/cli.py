@@ -1,39 +1,40 @@
 """The command line: parse options, call the api, print through report.
 
 Exit codes: 0 nothing pending; 1 findings or changes pending (after ``fix``:
-something could not be fixed); 2 the tool could not do its job.
+something could not be fixed); 2 the tool could not do its job; 130
+interrupted (every file is then either unchanged or fully rewritten).
 """
 
 from __future__ import annotations
 
 import sys
-import termios
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.syntax import Syntax
 from rich.table import Table
 
 from celery_codemods import __version__
-from celery_codemods.api import Analysis, FixPlan, analyze, plan_fixes
-from celery_codemods.report.text import (
-    check_summary,
-    fix_summary,
-    format_error,
-    format_finding,
-    statistics,
-    unified_diff,
-)
+from celery_codemods.api import Analysis, FileChange, FixPlan, analyze, plan_fixes
+from celery_codemods.findings import Finding
+from celery_codemods.index.reader import FileError
+from celery_codemods.report import summary as run_summary
+from celery_codemods.report.text import format_error, format_finding, statistics, unified_diff
 from celery_codemods.review import ReviewOutcome, apply_review, review, write_together
 from celery_codemods.rules import all_rules, rule_by_code
 from celery_codemods.settings import ConfigError, Settings, find_config, load_settings
 
 EXIT_CLEAN, EXIT_PENDING, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130
+PROGRESS_MIN_FILES = 200
+"""Fewer files than this are read too fast for a progress bar to help."""
 
 app = typer.Typer(
     name="celery-codemod",
@@ -50,6 +51,13 @@ class Color(StrEnum):
     never = "never"
 
 
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+
+
 PathsArg = Annotated[list[Path] | None, typer.Argument(help="Files or directories (default: .).", show_default=False)]
 SelectOpt = Annotated[
     list[str] | None, typer.Option("--select", help="Rule codes or prefixes to enable (comma-separated or repeated).")
@@ -59,6 +67,14 @@ ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude", help="Extra g
 UnsafeOpt = Annotated[
     bool | None,
     typer.Option("--unsafe-fixes/--no-unsafe-fixes", help="Also apply fixes a person must judge.", show_default=False),
+]
+CheckUnsafeOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--unsafe-fixes/--no-unsafe-fixes",
+        help="Count unsafe fixes as applicable and include them in json/sarif fixes.",
+        show_default=False,
+    ),
 ]
 PreviewOpt = Annotated[
     bool | None, typer.Option("--preview/--no-preview", help="Enable rules still in preview.", show_default=False)
@@ -72,10 +88,18 @@ DjangoOpt = Annotated[
         "--django-settings", help="Settings module: exact model registry via django.setup() (imports your code)."
     ),
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only findings and errors; no summary.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No summary and no progress bar.")]
 StatsOpt = Annotated[bool, typer.Option("--statistics", help="Counts by rule instead of each finding.")]
 ColorOpt = Annotated[
-    Color, typer.Option("--color", help="Colour output: auto, always or never (NO_COLOR is honoured).")
+    Color, typer.Option("--color", help="Colour output: auto, always or never (NO_COLOR is honoured by auto).")
+]
+FormatOpt = Annotated[
+    OutputFormat,
+    typer.Option("--output-format", help="text, json (documented schema), github (annotations) or sarif (2.1.0)."),
+]
+ReportOpt = Annotated[
+    Path | None,
+    typer.Option("--report", help="Write a Markdown summary of the run (for a pull request description) to FILE."),
 ]
 
 
@@ -101,8 +125,9 @@ def _settings(
 
 
 def _consoles(color: Color) -> tuple[Console, Console]:
-    force = {Color.always: True, Color.never: False}.get(color)
-    no_color = color is Color.never or None
+    """stdout and stderr consoles: ``always`` forces colour, ``never`` removes it, ``auto`` asks the terminal."""
+    force = True if color is Color.always else None
+    no_color = {Color.always: False, Color.never: True}.get(color)  # None: rich reads NO_COLOR
     out = Console(force_terminal=force, no_color=no_color, highlight=False, soft_wrap=True, emoji=False)
     err = Console(stderr=True, force_terminal=force, no_color=no_color, highlight=False, soft_wrap=True, emoji=False)
     return out, err
@@ -113,27 +138,84 @@ def _fail(err: Console, message: str) -> NoReturn:
     raise typer.Exit(EXIT_ERROR)
 
 
-def _run_analysis(err: Console, paths: list[Path], settings: Settings) -> Analysis:
+def _run_analysis(err: Console, paths: list[Path], settings: Settings, quiet: bool) -> Analysis:
     for path in paths:
         if not path.exists():
             _fail(err, f"{path}: no such file or directory")
     try:
-        return analyze(paths, settings)
+        with _progress_bar(err, enabled=not quiet) as progress:
+            return analyze(paths, settings, progress=progress)
     except ConfigError as exc:
         _fail(err, str(exc))
 
 
-def _print_errors(err: Console, analysis_errors: Sequence[object]) -> None:
-    for error in analysis_errors:
-        err.print(format_error(error), markup=False)  # type: ignore[arg-type]
+@contextmanager
+def _progress_bar(err: Console, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A bar on stderr while files are read, only on a terminal and only for many files."""
+    if not enabled or not err.is_terminal:
+        yield None
+        return
+    bar = _LazyProgress(err)
+    try:
+        yield bar.advance
+    finally:
+        bar.stop()
+
+
+class _LazyProgress:
+    """Shows nothing at all until a run turns out to have many files."""
+
+    def __init__(self, err: Console) -> None:
+        self.err = err
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+
+    def advance(self, done: int, total: int) -> None:
+        if total < PROGRESS_MIN_FILES:
+            return
+        if self.progress is None:
+            columns = (TextColumn("reading files"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            self.progress = Progress(*columns, console=self.err, transient=True)
+            self.progress.start()
+            self.task = self.progress.add_task("read", total=total)
+        assert self.task is not None
+        self.progress.update(self.task, completed=done, total=total)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def _print_errors(err: Console, errors: Sequence[FileError]) -> None:
+    for error in errors:
+        err.print(format_error(error), markup=False)
+
+
+def _print_summary(err: Console, summary: run_summary.Summary) -> None:
+    if err.is_terminal:
+        err.print(run_summary.as_rich(summary))
+    else:
+        err.print(run_summary.as_text(summary), markup=False)
+
+
+def _print_finding(out: Console, finding: Finding) -> None:
+    text = format_finding(finding)
+    if out.is_terminal and not out.no_color:
+        location, _, rest = text.partition(": ")
+        code, _, message = rest.partition(" ")
+        out.print(f"[bold]{escape(location)}[/]: [bold red]{code}[/] {escape(message)}", highlight=False)
+    else:
+        out.print(text, markup=False)
 
 
 @app.command()
 def check(
     paths: PathsArg = None,
+    output_format: FormatOpt = OutputFormat.text,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
     exclude: ExcludeOpt = None,
+    unsafe_fixes: CheckUnsafeOpt = None,
     preview: PreviewOpt = None,
     jobs: JobsOpt = None,
     no_cache: NoCacheOpt = False,
@@ -145,6 +227,8 @@ def check(
 ) -> None:
     """Report every finding, fixable or not. Writes nothing."""
     out, err = _consoles(color)
+    if show_statistics and output_format in (OutputFormat.github, OutputFormat.sarif):
+        _fail(err, "--statistics prints text or json; it cannot be combined with --output-format github or sarif")
     targets = paths or [Path(".")]
     try:
         settings = _settings(
@@ -153,6 +237,7 @@ def check(
             select=_split(select),
             ignore=_split(ignore),
             exclude=_split(exclude),
+            unsafe_fixes=unsafe_fixes,
             preview=preview,
             jobs=jobs,
             cache=False if no_cache else None,
@@ -160,17 +245,50 @@ def check(
         )
     except ConfigError as exc:
         _fail(err, str(exc))
-    analysis = _run_analysis(err, targets, settings)
+    analysis = _run_analysis(err, targets, settings, quiet)
+    errors: list[FileError] = list(analysis.errors)
     if show_statistics:
-        if analysis.findings:
-            out.print(statistics(analysis.findings), markup=False)
+        _print_statistics(out, analysis, output_format)
     else:
-        for finding in analysis.findings:
-            out.print(format_finding(finding), markup=False)
-    _print_errors(err, analysis.errors)
+        errors.extend(_print_check(out, analysis, output_format))
+    _print_errors(err, errors)
     if not quiet:
-        err.print(check_summary(analysis), markup=False)
-    raise typer.Exit(EXIT_PENDING if analysis.findings or analysis.errors else EXIT_CLEAN)
+        _print_summary(err, run_summary.for_check(analysis, len(errors)))
+    raise typer.Exit(EXIT_PENDING if analysis.findings or errors else EXIT_CLEAN)
+
+
+def _print_statistics(out: Console, analysis: Analysis, output_format: OutputFormat) -> None:
+    if output_format is OutputFormat.json:
+        from celery_codemods.report import json as json_report
+
+        sys.stdout.write(json_report.statistics(analysis))
+    elif analysis.findings:
+        out.print(statistics(analysis.findings), markup=False)
+
+
+def _print_check(out: Console, analysis: Analysis, output_format: OutputFormat) -> tuple[FileError, ...]:
+    """Print the findings in the chosen format; return errors met while planning fixes for it."""
+    if output_format is OutputFormat.text:
+        for finding in analysis.findings:
+            _print_finding(out, finding)
+        return ()
+    if output_format is OutputFormat.github:
+        from celery_codemods.report import github
+
+        sys.stdout.write(github.render(analysis.findings, analysis.errors))
+        return ()
+    from celery_codemods.report.planned import PlannedFixes
+
+    planned = PlannedFixes(plan_fixes(analysis))  # the same single plan as `fix --diff`
+    if output_format is OutputFormat.json:
+        from celery_codemods.report import json as json_report
+
+        sys.stdout.write(json_report.render(analysis, planned))
+    else:
+        from celery_codemods.report import sarif
+
+        sys.stdout.write(sarif.render(analysis, planned))
+    return planned.plan.errors
 
 
 @app.command()
@@ -191,7 +309,10 @@ def fix(
     config: ConfigOpt = None,
     django_settings: DjangoOpt = None,
     quiet: QuietOpt = False,
-    show_fixes: Annotated[bool, typer.Option("--show-fixes", help="List each fix applied.")] = False,
+    show_fixes: Annotated[
+        bool, typer.Option("--show-fixes", help="List each fix applied (or, with --diff, to apply).")
+    ] = False,
+    report: ReportOpt = None,
     color: ColorOpt = Color.auto,
 ) -> None:
     """Apply fixes in place (or show them with --diff, or review them with -i)."""
@@ -216,73 +337,77 @@ def fix(
         )
     except ConfigError as exc:
         _fail(err, str(exc))
-    analysis = _run_analysis(err, targets, settings)
+    analysis = _run_analysis(err, targets, settings, quiet)
     if interactive:
-        _fix_interactively(out, err, analysis, quiet=quiet)
-    plan = plan_fixes(analysis)
-    write_errors: list[object] = []
-    if diff:
-        for change in plan.changes:
-            _print_diff(out, unified_diff(change))
-        remaining_to = err
+        outcome = _review_in_terminal(out, err, analysis)
+        plan, _, write_errors = apply_review(analysis, outcome)
+        if not quiet:
+            err.print(review_summary(outcome), markup=False)
     else:
-        _, errors = write_together(plan.changes)
-        write_errors.extend(errors)
-        remaining_to = out
+        outcome = None
+        plan = plan_fixes(analysis)
+        write_errors = _print_diffs(out, plan.changes) if diff else write_together(plan.changes)[1]
     for finding in plan.remaining:
-        remaining_to.print(format_finding(finding), markup=False)
-    _print_errors(err, [*analysis.errors, *plan.errors, *write_errors])
+        _print_finding(err if diff else out, finding)
+    errors = [*analysis.errors, *plan.errors, *write_errors]
+    _print_errors(err, errors)
     if show_fixes:
-        for finding in plan.applied:
-            err.print(
-                f"fixed {finding.path}:{finding.line}: {finding.code} {finding.fix.description if finding.fix else ''}",
-                markup=False,
-            )
+        _print_fixes(err, plan, written=not diff)
     if not quiet:
-        err.print(fix_summary(plan, written=not diff, notes=_notes(analysis, plan)), markup=False)
-    pending = plan.remaining or analysis.errors or plan.errors or write_errors or (diff and plan.changes)
+        _print_summary(err, run_summary.for_fix(analysis, plan, written=not diff, error_count=len(errors)))
+    if report is not None:
+        _write_report(err, report, analysis, plan, written=not diff, outcome=outcome)
+    pending = plan.remaining or errors or (diff and plan.changes)
     raise typer.Exit(EXIT_PENDING if pending else EXIT_CLEAN)
 
 
-def _fix_interactively(out: Console, err: Console, analysis: Analysis, quiet: bool) -> NoReturn:
+def _review_in_terminal(out: Console, err: Console, analysis: Analysis) -> ReviewOutcome:
     from celery_codemods.report.review_ui import TerminalReview
 
     try:
         with TerminalReview(out, sys.stdin.fileno()) as terminal:
-            outcome = review(analysis, terminal)
-    except (KeyboardInterrupt, EOFError, termios.error):
+            return review(analysis, terminal)
+    except (KeyboardInterrupt, EOFError):
         err.print("\ninterrupted: nothing written", markup=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    plan, _, write_errors = apply_review(analysis, outcome)
-    for finding in plan.remaining:
-        out.print(format_finding(finding), markup=False)
-    _print_errors(err, [*analysis.errors, *plan.errors, *write_errors])
-    if not quiet:
-        err.print(review_summary(outcome), markup=False)
-        err.print(fix_summary(plan, written=True, notes=_notes(analysis, plan)), markup=False)
-    pending = plan.remaining or analysis.errors or plan.errors or write_errors
-    raise typer.Exit(EXIT_PENDING if pending else EXIT_CLEAN)
 
 
 def review_summary(outcome: ReviewOutcome) -> str:
-    lines = [
-        f"Reviewed change sets: {len(outcome.accepted)} accepted, {len(outcome.declined)} declined"
-        + (f", {len(outcome.unreviewed)} findings not reviewed (quit)." if outcome.quit else ".")
-    ]
+    text = f"Reviewed change sets: {len(outcome.accepted)} accepted, {len(outcome.declined)} declined"
+    text += f", {len(outcome.unreviewed)} findings not reviewed (quit)." if outcome.quit else "."
+    lines = [text]
     lines.extend(f"  not offered: {f.path}:{f.line}: {f.code} {reason}" for f, reason in outcome.unplannable)
     return "\n".join(lines)
 
 
-def _notes(analysis: Analysis, plan: FixPlan) -> list[str]:
-    codes = {finding.code for finding in plan.applied}
-    return [rule.fix_note for code, rule in analysis.rules.items() if code in codes and rule.fix_note]
+def _print_diffs(out: Console, changes: Sequence[FileChange]) -> list[FileError]:
+    for change in changes:
+        text = unified_diff(change)
+        if out.is_terminal and not out.no_color:
+            out.print(Syntax(text, "diff", theme="ansi_dark", background_color="default"))
+        else:
+            sys.stdout.write(text)
+    return []
 
 
-def _print_diff(out: Console, text: str) -> None:
-    if out.is_terminal and not out.no_color:
-        out.print(Syntax(text, "diff", theme="ansi_dark", background_color="default"))
-    else:
-        sys.stdout.write(text)
+def _print_fixes(err: Console, plan: FixPlan, written: bool) -> None:
+    verb = "fixed" if written else "would fix"
+    for finding in plan.applied:
+        description = finding.fix.description if finding.fix else ""
+        err.print(f"{verb} {finding.path}:{finding.line}: {finding.code} {description}", markup=False)
+
+
+def _write_report(
+    err: Console, path: Path, analysis: Analysis, plan: FixPlan, written: bool, outcome: ReviewOutcome | None
+) -> None:
+    from celery_codemods.report import markdown
+
+    declined = [f for change_set in outcome.declined for f in change_set.findings] if outcome else []
+    text = markdown.render(analysis, plan, written, declined, outcome.unreviewed if outcome else ())
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(err, f"{path}: cannot write the report: {exc.strerror or exc}")
 
 
 @app.command("rules")

@@ -39,12 +39,18 @@ def _work(
     return index_file(path, decorators, names, known_digest)
 
 
-def index_paths(paths: Sequence[str], decorators: tuple[str, ...], jobs: int, cache: IndexCache) -> IndexRun:
+Progress = Callable[[int, int], None]
+"""Called with (files read, files in all) as the first pass goes."""
+
+
+def index_paths(
+    paths: Sequence[str], decorators: tuple[str, ...], jobs: int, cache: IndexCache, progress: Progress | None = None
+) -> IndexRun:
     workers = min(jobs, max(1, len(paths) // _FILES_PER_WORKER))
     if workers <= 1:
-        return _run(paths, decorators, cache, _serial)
+        return _run(paths, decorators, cache, _serial, progress)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return _run(paths, decorators, cache, _pooled(pool, workers))
+        return _run(paths, decorators, cache, _pooled(pool, workers), progress)
 
 
 Mapper = Callable[[list[Job]], Iterator[IndexResult | Unchanged]]
@@ -68,7 +74,9 @@ def _pooled(pool: Executor, workers: int) -> Mapper:
     return run
 
 
-def _run(paths: Sequence[str], decorators: tuple[str, ...], cache: IndexCache, mapper: Mapper) -> IndexRun:
+def _run(
+    paths: Sequence[str], decorators: tuple[str, ...], cache: IndexCache, mapper: Mapper, progress: Progress | None
+) -> IndexRun:
     modules: dict[str, ModuleFacts] = {}
     errors: list[FileError] = []
     skipped: list[str] = []
@@ -81,8 +89,11 @@ def _run(paths: Sequence[str], decorators: tuple[str, ...], cache: IndexCache, m
             modules[path] = entry.facts
         else:
             skipped.append(path)
-    for result in mapper(todo):
+    cached = len(paths) - len(todo)
+    for done, result in enumerate(mapper(todo), start=1):
         _first_pass_result(result, cache, modules, skipped, errors)
+        if progress is not None:
+            progress(cached + done, len(paths))
     first_kept = len(modules)
     names: tuple[str, ...] = ()
     for _ in range(_MAX_NAME_ROUNDS):  # callers may define tasks (through wrappers) that others call
