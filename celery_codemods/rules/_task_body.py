@@ -110,6 +110,8 @@ class QuerysetLoop:
     """The loop body sends other tasks (fan-out)."""
     works: bool
     """The loop body calls something beyond logging and collecting (per-item work)."""
+    locked: bool = False
+    """The queryset is ``select_for_update()``: the rows are processed under one lock on purpose."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,7 @@ def _queryset_loops(function: FunctionNode, ctx: ModuleContext) -> Iterator[Quer
                 logs=any(is_log_call(sub) for sub in body),
                 spawns=any(is_spawn(sub, ctx) for sub in body),
                 works=any(is_work(sub) for sub in body),
+                locked=any(is_select_for_update(sub) for sub in ast.walk(node.iter)),
             )
 
 
@@ -177,9 +180,16 @@ def is_spawn(node: ast.AST, ctx: ModuleContext) -> bool:
     if not isinstance(node, ast.Call):
         return False
     func = node.func
-    if isinstance(func, ast.Attribute) and func.attr in SPAWN_METHODS:
+    if isinstance(func, ast.Attribute) and (func.attr in SPAWN_METHODS or _names_a_spawn(func.attr)):
+        return True
+    if isinstance(func, ast.Name) and _names_a_spawn(func.id):
         return True
     return isinstance(func, ast.Name | ast.Attribute) and ctx.qualname(func) in SPAWN_CALLABLES
+
+
+def _names_a_spawn(name: str) -> bool:
+    """Project helpers that send a task: ``component.schedule_update()``, ``enqueue_export(...)``."""
+    return name.startswith(("schedule_", "enqueue", "queue_", "spawn_", "dispatch_")) or name.endswith("_async")
 
 
 def is_work(node: ast.AST) -> bool:
