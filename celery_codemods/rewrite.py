@@ -197,7 +197,7 @@ def _rewrite(
         module = _add_imports(module, ctx)
     if ctx.codemod_context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY):
         module = RemoveImportsVisitor(ctx.codemod_context).transform_module(module)
-    new_text = module.code
+    new_text = _keep_final_newline(text, module.code)
     problem = verify_parses(new_text)
     if problem is not None:
         return RewriteOutcome(error=f"the rewrite would not parse ({problem}); not written")
@@ -234,6 +234,13 @@ def _positions_of_edited_statements(
             edited.add(id(statement))
         first = first + breaks if code.endswith(("\n", "\r")) else last + 1
     return positions, edited
+
+
+def _keep_final_newline(old: str, new: str) -> str:
+    """LibCST drops the final line ending of a file whose lines end in a bare CR."""
+    if old.endswith("\r") and not new.endswith(("\r", "\n")):
+        return new + "\r"
+    return new
 
 
 def verify_parses(text: str) -> str | None:

@@ -195,7 +195,6 @@ DECORATORS = (
     ("@app.task(\n    bind=True,\n    queue='slow',\n)", True),
 )
 HANDLER_TYPES = ("Exception", "BaseException", "", "ValueError", "(Retry, Exception)", "Retry", "Exception as exc")
-TEXT = st.sampled_from(["done", "café ☃", "start %s", "日本", "quote ' inside"])
 
 
 def _simple_statements(bound: bool, task: str, in_loop: bool, in_handler: bool) -> list[str]:
@@ -221,6 +220,9 @@ def _simple_statements(bound: bool, task: str, in_loop: bool, in_handler: bool) 
         "raise Reject('bad', requeue=False)",
         "x = {'a': 1, 'b': [1, 2, {3: 4}]}",
         "total = sum(item.price for item in items)",
+        "logger.info('café ☃ %s', order_id)",
+        f"note = '日本 ☃'; {task}.delay(order_id)",
+        f"label = 'é'\t; {task}.apply_async((order_id,), countdown=5)",
     ]
     if in_loop:
         lines += ["continue", "break"]

@@ -452,3 +452,23 @@ def test_edits_inside_decorators_and_deep_in_a_large_file_are_found(tmp_path: Pa
     assert outcome.error is None
     expected = text.replace("app.task(", "task(").replace("other(1)", "decorated(1)").replace("h(1)", "inner(1)")
     assert outcome.new_text == expected.replace("last(2)", "final(2)")
+
+
+def test_diff_of_a_file_with_form_feeds_and_line_separators_is_a_valid_patch(tmp_path: Path) -> None:
+    # str.splitlines also splits at \f, \x1c, \x85 and U+2028: the diff had a stray
+    # "No newline at end of file" in the middle and hunk line numbers off by one.
+    text = SILENT.replace("\n\n@shared_task", "\n\x0c\n@shared_task").replace("push()", "push()  # a\u2028b\x85c")
+    put(tmp_path / "tasks.py", text)
+    code, output = cli("fix", "--diff", str(tmp_path / "tasks.py"))
+    assert code == 1
+    assert "No newline" not in output
+    hunk = output[output.index("@@") :]
+    assert hunk.startswith("@@ -9,4 +9,4 @@\n     try:\n         push()  # a\u2028b\x85c\n     except Exception:\n")
+
+
+def test_cr_only_file_keeps_its_final_line_ending(tmp_path: Path) -> None:
+    # LibCST drops the last "\r" of a file whose lines end in a bare CR, even with no edit.
+    path = put(tmp_path / "tasks.py", SILENT.replace("\n", "\r"))
+    _, errors = run_fix(tmp_path)
+    assert errors == []
+    assert path.read_bytes() == FIXED.replace("\n", "\r").encode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import io
 from collections import Counter
 from collections.abc import Iterable
 
@@ -26,8 +27,9 @@ def format_error(error: FileError) -> str:
 
 
 def unified_diff(change: FileChange) -> str:
-    old = change.source.text.splitlines(keepends=True)
-    new = change.new_text.splitlines(keepends=True)
+    # Lines as Python and patch count them: str.splitlines also splits at form feeds and U+2028.
+    old = io.StringIO(change.source.text, newline="").readlines()
+    new = io.StringIO(change.new_text, newline="").readlines()
     lines = difflib.unified_diff(old, new, fromfile=f"a/{change.path}", tofile=f"b/{change.path}")
     return "".join(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n" for line in lines)
 
