@@ -73,6 +73,7 @@ def export_user_data(user):
 
 
 # antipattern: no-logging
+# antipattern: app-task-in-app (`app` only decorates here: fixed to shared_task)
 @app.task
 def refresh_loyalty_tiers():
     profiles = list(Profile.objects.order_by("pk"))

@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 # antipattern: model-arg (notification, UUID primary key)
 # antipattern: no-logging (several return paths)
+# antipattern: app-task-in-app (finding only: `app.task(func)` also uses `app`)
 @app.task
 def deliver_notification(notification):
     if notification.sent_at is not None:
@@ -129,6 +130,7 @@ def purge_old_notifications(days):
     return deleted
 
 
+# antipattern: app-task-in-app (finding only, like deliver_notification)
 # look-alike: proper-retry (backoff with max, jitter and max_retries; takes an id)
 @app.task(
     autoretry_for=(GatewayConnectionError,),
@@ -155,6 +157,7 @@ def mark_all_read(user_id):
     Notification.objects.filter(user_id=user_id, read=False).update(read=True)
 
 
+# antipattern: app-task-in-app (`app.task(func)` form: finding only)
 mark_all_read = app.task(mark_all_read)
 
 

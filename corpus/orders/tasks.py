@@ -52,6 +52,7 @@ def charge_order(self, order):
 # antipattern: model-arg (order)
 # antipattern: retry-db-error (autoretry on OperationalError, a lock/DB error)
 # antipattern: retry-forever (max_retries=None)
+# antipattern: app-task-in-app (`app` only decorates here: fixed to shared_task)
 @app.task(
     bind=True,
     autoretry_for=(OperationalError,),
