@@ -52,30 +52,40 @@ Not reported: the Celery module itself and every module of the package that
 holds it (the project's own code, `mayan/apps/*` beside `mayan/celery.py`),
 modules outside any Django app, and project decorators named `task`.
 
-Measured on sentry 21.12, pretix 2026.8, Weblate 5.14 and mayan-edms 4.12:
-0 findings, as expected: pretix (21 modules with `@app.task`), Weblate
-(15) and mayan-edms (27) keep every app inside the package that holds the
-Celery module (`pretix/celery_app.py`, `weblate/utils/celery.py`,
-`mayan/celery.py`), and sentry registers its tasks through its
-`instrumented_task` wrapper.
+Measured on sentry 21.12, pretix 2026.8, Weblate 5.14 and mayan-edms 4.12
+(`check --select CEL502`): 0 findings, as expected. pretix (42 tasks
+registered with `app.task`), Weblate (73) and mayan-edms (72) keep every
+Django app inside the package that holds the Celery module
+(`pretix/celery_app.py`, `weblate/utils/celery.py`, `mayan/celery.py`);
+sentry registers its tasks through its `instrumented_task` wrapper. The
+bundled corpus has the case itself (`orders`, `accounts`, `notifications`
+beside `shop/celery.py`): two tasks fixed, three reported.
 
 ## Fix safety
 Safe when the project loads its Celery app at start-up, the layout of
-Celery's Django guide: an `__init__.py` of the package that holds the Celery
-module imports it (`from .celery import app as celery_app`), and the index
-saw only one `Celery(...)` app. `shared_task` returns a proxy that resolves
-to the task of the *current* app, the last one created; without that
-import the tasks module was what created and configured the app (through
-`from shop.celery import app`), and after the fix a `.delay()` could reach
-Celery's default app (broker `amqp://localhost`) instead, and with two apps
-it reaches whichever was created last.
+Celery's Django guide, and has one app:
+- an `__init__.py` of a package on the Celery module's path imports it
+  (`shop/__init__.py` with `from .celery import app as celery_app` for
+  `shop/celery.py`; Weblate's `weblate/utils/__init__.py` for
+  `weblate/utils/celery.py`). That package is assumed to be imported in
+  every process, as it is when it holds the settings module or is an
+  installed app;
+- the index saw at most one `Celery(...)` app outside test modules.
 
-Unsafe (applied with `--unsafe-fixes`) otherwise: no such `__init__.py`
-import among the files analysed (including `import shop.celery`, whose
-submodule the index does not track), or more than one Celery app.
+Why: `shared_task` returns a proxy that resolves to the task of the
+*current* app, the last one created. The removed `from shop.celery import
+app` had a side effect: importing the tasks module created and configured
+the app. Without the start-up import, a process that imports the tasks
+module before the app exists would `.delay()` through Celery's default app
+(broker `amqp://localhost`); with two apps, through whichever was created
+last.
+
+Unsafe (applied with `--unsafe-fixes`) otherwise: no such import among the
+files analysed (`import shop.celery` is not recognised: the index records
+only the top-level name of a plain `import`), or more than one app.
 
 The task's name does not change (`module.function` either way), nor its
-options; the task's base class stays the app's `task_cls`.
+options; its base class is still the app's `task_cls`.
 
 ## References
 - Celery's Django guide: "Using the @shared_task decorator"
