@@ -105,7 +105,8 @@ def write_source(source: SourceFile, new_text: str) -> None:
     if current != source.raw:
         raise StaleFileError("changed on disk since it was read; not written")
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
+        info = path.stat()
+        mode = stat.S_IMODE(info.st_mode)
         if _read_only(path, mode):
             raise SourceError("file is read-only; not written (its mode is left alone)")
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -116,6 +117,7 @@ def write_source(source: SourceFile, new_text: str) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        _keep_owner(tmp_name, info)
         os.chmod(tmp_name, mode)
         os.replace(tmp_name, path)
     except OSError as exc:
@@ -124,6 +126,13 @@ def write_source(source: SourceFile, new_text: str) -> None:
     except BaseException:
         _remove_quietly(tmp_name)
         raise
+
+
+def _keep_owner(name: str, info: os.stat_result) -> None:
+    """Give the new file the old one's owner and group, as far as we may (root may; others keep theirs)."""
+    if (info.st_uid, info.st_gid) != (os.geteuid(), os.getegid()):
+        with contextlib.suppress(OSError):
+            os.chown(name, info.st_uid, info.st_gid)
 
 
 def _read_only(path: Path, mode: int) -> bool:

@@ -176,3 +176,14 @@ def test_unreadable_file_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyP
 )
 def test_source_lines_split_only_where_python_does(text: str, lines: list[str]) -> None:
     assert source_lines(text) == lines
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_owner_and_group_are_kept(tmp_path: Path) -> None:
+    # A fix run as root (in a container, on a mounted checkout) must not leave files owned by root.
+    path = write_bytes(tmp_path / "a.py", b"a = 1\n")
+    os.chown(path, 12345, 23456)
+    write_source(read_source(path), "a = 2\n")
+    info = path.stat()
+    assert (info.st_uid, info.st_gid) == (12345, 23456)
+    assert path.read_bytes() == b"a = 2\n"
