@@ -10,6 +10,7 @@ import ast
 import re
 from collections.abc import Iterator, Sequence
 
+from celery_codemods.index.calls import OPTIONAL
 from celery_codemods.index.context import ModuleContext, source_lines
 from celery_codemods.index.facts import Decorator, FunctionFacts, ModuleFacts, Option, Param, Wrapper
 from celery_codemods.index.resolve import ImportResolver, callee
@@ -207,7 +208,9 @@ def _annotation_qualname(annotation: ast.expr | None, ctx: ModuleContext) -> str
     if isinstance(annotation, ast.BinOp):  # Order | None
         left = _annotation_qualname(annotation.left, ctx)
         return left or _annotation_qualname(annotation.right, ctx)
-    if isinstance(annotation, ast.Subscript):  # Optional[Order]
+    if isinstance(annotation, ast.Subscript):  # Optional[Order]; list[Order] is not one instance
+        if (ctx.qualname(annotation.value) or "") not in OPTIONAL:
+            return None
         return _annotation_qualname(annotation.slice, ctx)
     if isinstance(annotation, ast.Name | ast.Attribute):
         return ctx.qualname(annotation)

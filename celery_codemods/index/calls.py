@@ -116,6 +116,7 @@ _QUERYSET_METHODS = frozenset(
     }
 )
 _DATA_METHODS = frozenset({"values", "values_list", "count", "exists", "in_bulk", "aggregate", "update", "delete"})
+OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional", "Optional"})
 _LISTS = frozenset({"list", "builtins.list"})
 _ID_CASTS = frozenset({"int", "str", "uuid.UUID", "builtins.int", "builtins.str"})
 _SKIPPED_PREFIXES = (
@@ -820,7 +821,9 @@ def _annotation_ref(annotation: ast.expr, ctx: ModuleContext) -> str | None:
             return None
     if isinstance(annotation, ast.BinOp):
         return _annotation_ref(annotation.left, ctx) or _annotation_ref(annotation.right, ctx)
-    if isinstance(annotation, ast.Subscript):
+    if isinstance(annotation, ast.Subscript):  # Optional[Order]; list[Order] is not one instance
+        if (ctx.qualname(annotation.value) or "") not in OPTIONAL:
+            return None
         return _annotation_ref(annotation.slice, ctx)
     if isinstance(annotation, ast.Name | ast.Attribute):
         return ctx.qualname(annotation)

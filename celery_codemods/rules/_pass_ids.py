@@ -22,6 +22,7 @@ from celery_codemods.settings import Settings
 CODE = "CEL101"
 _DELETE_SIGNALS = ("pre_delete", "post_delete")
 _CONVERTING_BASE_WORDS = ("model", "instance", "object", "fetch", "load")
+_LOCAL_FORMS = frozenset({"call", "run", "apply"})
 _INSTANCE_KINDS = frozenset({"instance", "user", "signal", "form_save", "self", "annotated", "constructed"})
 
 
@@ -37,6 +38,8 @@ class Evidence:
     """``path:line``."""
     text: str
     origin: Origin | None = None
+    local: bool = False
+    """The call runs the task in the caller's process (``task(...)``, ``.run``, ``.apply``): no message."""
 
     @property
     def deleted(self) -> bool:
@@ -233,6 +236,8 @@ class _Planner:
         not_instances = [e for e in evidence if e.kind in {"id", "other"}]
         querysets = [e for e in evidence if e.kind == "queryset"]
         label = f"task `{task.display_name}` parameter `{param.name}`"
+        if evidence and all(e.local for e in evidence):
+            return None  # only callers in the same process fill it: no message ever carries it
         if instances and (not_instances or querysets):
             seen = "; ".join(f"{e.text} at {e.where}" for e in [*instances, *not_instances, *querysets][:4])
             return f"{label} receives both model instances and other values ({seen}); convert it by hand"
@@ -343,7 +348,8 @@ class _Planner:
                 continue  # calls by name are judged as blockers only
             matched = _matching_args(site, index, name)
             for arg in matched or ():
-                yield self._evidence(path, site, arg)
+                evidence = self._evidence(path, site, arg)
+                yield replace(evidence, local=site.form in _LOCAL_FORMS)
 
     def _evidence(self, path: str, site: CallSite, arg: Arg) -> Evidence:
         origin = arg.origin

@@ -14,7 +14,11 @@ a parameter annotated with a model), when the task's parameter is annotated
 with a model, or when it is named like exactly one model and the body only
 uses that model's fields and methods. Call sites outrank names and
 annotations: a parameter named `order` that callers fill with `order.pk` is
-left alone.
+left alone. So is a parameter that only callers in the same process fill
+(`task(order.pk, order)`, `.run`, `.apply`: no message carries it, as when a
+model hands itself to an eager call and sends only the key with `.delay`).
+An annotation counts when it names a model (`Order`, `Order | None`,
+`Optional[Order]`); `list[Order]` or `Sequence[Order]` is not one instance.
 
 ## Why is this bad?
 Celery's default serializer is JSON: `.delay(order)` raises

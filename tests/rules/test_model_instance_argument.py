@@ -370,3 +370,58 @@ def test_task_base_overriding_call_is_left_alone_with_a_note(tmp_path: Path) -> 
     findings = check_tree(tmp_path, files, CODES)
     assert [f.code for f in findings] == ["CEL103"]
     assert "overrides `__call__`/`run`" in findings[0].message
+
+
+# --- found on real projects (weblate, sentry) ------------------------------------------------------
+
+OPTIONAL_INSTANCE_TASKS = (
+    TASKS.replace("def send_receipt(order):", "def send_receipt(pk, order=None):")
+    .replace(
+        "    return order.total\n",
+        "    if order is None:\n        order = Order.objects.get(pk=pk)\n    return order.total\n",
+    )
+    .replace("from celery import shared_task\n", "from celery import shared_task\n\nfrom shop.models import Order\n")
+)
+
+
+def test_instance_given_only_to_direct_calls_is_left_alone(tmp_path: Path) -> None:
+    # weblate: eager callers hand the instance they hold; messages carry only the pk
+    caller = (
+        "def save(order):\n"
+        "    send_receipt(order.pk, order=Order.objects.get(pk=order.pk))\n"
+        "    send_receipt.apply(args=[order.pk, Order.objects.get(pk=1)])\n"
+        "    send_receipt.delay_on_commit(order.pk)\n"
+    )
+    unchanged(tmp_path, caller, OPTIONAL_INSTANCE_TASKS)
+    assert check_tree(tmp_path, project(caller, OPTIONAL_INSTANCE_TASKS), CODES) == []
+
+
+def test_instance_in_a_message_still_converts_the_direct_calls_too(tmp_path: Path) -> None:
+    caller = (
+        "def view(pk):\n    send_receipt(Order.objects.get(pk=pk))\n    send_receipt.delay(Order.objects.get(pk=pk))\n"
+    )
+    assert caller_after(tmp_path, caller) == caller.replace("pk=pk))", "pk=pk).pk)")
+
+
+def test_container_annotations_are_not_one_instance(tmp_path: Path) -> None:
+    # sentry: `actions: Sequence[AlertRuleTriggerAction]` was read as one instance
+    for annotation in ("list[Order]", "Sequence[Order]", "'QuerySet[Order]'"):
+        tasks = TASKS.replace("def send_receipt(order):", f"def send_receipt(order: {annotation}):").replace(
+            "    return order.total\n", "    return len(order)\n"
+        )
+        tasks = tasks.replace(
+            "from celery import shared_task\n",
+            "from collections.abc import Sequence\n\nfrom celery import shared_task\n\nfrom shop.models import Order\n",
+        )
+        caller = "def view(orders: list[Order]):\n    send_receipt.delay(orders)\n"
+        unchanged(tmp_path, caller, tasks)
+        assert check_tree(tmp_path, project(caller, tasks), CODES) == []
+
+
+def test_optional_annotation_is_still_one_instance(tmp_path: Path) -> None:
+    tasks = TASKS.replace("def send_receipt(order):", "def send_receipt(order: Optional[Order]):").replace(
+        "from celery import shared_task\n",
+        "from typing import Optional\n\nfrom celery import shared_task\n\nfrom shop.models import Order\n",
+    )
+    findings = check_tree(tmp_path, project("def view(x):\n    send_receipt.delay(x)\n", tasks), CODES)
+    assert [f.code for f in findings] == ["CEL101"]
