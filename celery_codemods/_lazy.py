@@ -19,7 +19,9 @@ from typing import Any
 
 class _DeferredModule(types.ModuleType):
     def __getattr__(self, attribute: str) -> Any:
-        if attribute.startswith("__") and attribute.endswith("__"):
+        # Importing a submodule reads the parent's __path__: load the parent for real first,
+        # so the submodule never runs against a half-loaded package.
+        if attribute.startswith("__") and attribute.endswith("__") and attribute != "__path__":
             raise AttributeError(attribute)  # introspection (inspect.getmodule & co) must not load it
         if sys.modules.get(self.__name__) is self:
             del sys.modules[self.__name__]
@@ -35,5 +37,4 @@ def defer_import(name: str) -> None:
     placeholder = _DeferredModule(name)
     placeholder.__spec__ = spec
     placeholder.__file__ = spec.origin
-    placeholder.__path__ = list(spec.submodule_search_locations or [])
     sys.modules[name] = placeholder

@@ -22,22 +22,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import hypothesmith
 import libcst as cst
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from libcst.metadata import MetadataWrapper, PositionProvider
 
-# celery_codemods defers loading LibCST (see _lazy.py); importing one of its submodules
-# first, as hypothesmith does, would meet the placeholder half-loaded. Load it for real.
-cst.Module  # noqa: B018
-
-import hypothesmith  # noqa: E402
-import pytest  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from libcst.metadata import MetadataWrapper, PositionProvider  # noqa: E402
-
-from celery_codemods.api import analyze, plan_fixes, write_changes  # noqa: E402
-from celery_codemods.index.context import ModuleContext, source_lines  # noqa: E402
-from celery_codemods.index.resolve import ImportResolver  # noqa: E402
-from celery_codemods.settings import Settings  # noqa: E402
+from celery_codemods.api import analyze, plan_fixes, write_changes
+from celery_codemods.index.context import ModuleContext, source_lines
+from celery_codemods.index.resolve import ImportResolver
+from celery_codemods.settings import Settings
 
 EVERYTHING = Settings(select=("ALL",), preview=True, unsafe_fixes=True, jobs=1, cache=False)
 LONG_RUN = int(os.environ.get("CELERY_CODEMOD_FUZZ_EXAMPLES", "0"))

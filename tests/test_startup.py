@@ -30,3 +30,16 @@ def test_check_does_not_load_libcst(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.stdout.strip() == "deferred", result.stdout + result.stderr
+
+
+def test_a_libcst_submodule_imported_first_loads_the_real_package() -> None:
+    script = (
+        "import celery_codemods, sys\n"
+        "assert type(sys.modules['libcst']).__name__ == '_DeferredModule'\n"
+        "from libcst.metadata import PositionProvider\n"
+        "import libcst\n"
+        "assert libcst.parse_module('x = 1\\n').code == 'x = 1\\n'\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.stdout.strip() == "ok", result.stdout + result.stderr
