@@ -36,9 +36,24 @@ def test_a_libcst_submodule_imported_first_loads_the_real_package() -> None:
     script = (
         "import celery_codemods, sys\n"
         "assert type(sys.modules['libcst']).__name__ == '_DeferredModule'\n"
+        "from libcst._nodes.expression import ExpressionPosition\n"
         "from libcst.metadata import PositionProvider\n"
+        "assert hasattr(sys.modules['libcst._nodes'], 'whitespace'), 'a package body ran twice'\n"
         "import libcst\n"
         "assert libcst.parse_module('x = 1\\n').code == 'x = 1\\n'\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.stdout.strip() == "ok", result.stdout + result.stderr
+
+
+def test_the_placeholder_shows_the_real_contents_once_loaded() -> None:
+    script = (
+        "import celery_codemods, sys\n"
+        "import libcst\n"
+        "assert 'Module' not in dir(libcst)\n"
+        "libcst.Module\n"
+        "assert 'Module' in dir(libcst) and libcst.Module is sys.modules['libcst'].Module\n"
         "print('ok')\n"
     )
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False)
