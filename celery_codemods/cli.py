@@ -124,6 +124,37 @@ def _settings(
     return settings.with_overrides(**overrides)
 
 
+def _settings_or_fail(
+    err: Console,
+    targets: Sequence[Path],
+    config: Path | None,
+    select: Sequence[str] | None,
+    ignore: Sequence[str] | None,
+    exclude: Sequence[str] | None,
+    unsafe_fixes: bool | None,
+    preview: bool | None,
+    jobs: int | None,
+    no_cache: bool,
+    django_settings: str | None,
+) -> Settings:
+    """Config file, then flags; a bad value ends the run with exit 2 and the reason."""
+    try:
+        return _settings(
+            targets,
+            config,
+            select=_split(select),
+            ignore=_split(ignore),
+            exclude=_split(exclude),
+            unsafe_fixes=unsafe_fixes,
+            preview=preview,
+            jobs=jobs,
+            cache=False if no_cache else None,
+            django_settings=django_settings,
+        )
+    except ConfigError as exc:
+        _fail(err, str(exc))
+
+
 def _consoles(color: Color) -> tuple[Console, Console]:
     """stdout and stderr consoles: ``always`` forces colour, ``never`` removes it, ``auto`` asks the terminal."""
     force = True if color is Color.always else None
@@ -230,21 +261,9 @@ def check(
     if show_statistics and output_format in (OutputFormat.github, OutputFormat.sarif):
         _fail(err, "--statistics prints text or json; it cannot be combined with --output-format github or sarif")
     targets = paths or [Path(".")]
-    try:
-        settings = _settings(
-            targets,
-            config,
-            select=_split(select),
-            ignore=_split(ignore),
-            exclude=_split(exclude),
-            unsafe_fixes=unsafe_fixes,
-            preview=preview,
-            jobs=jobs,
-            cache=False if no_cache else None,
-            django_settings=django_settings,
-        )
-    except ConfigError as exc:
-        _fail(err, str(exc))
+    settings = _settings_or_fail(
+        err, targets, config, select, ignore, exclude, unsafe_fixes, preview, jobs, no_cache, django_settings
+    )
     analysis = _run_analysis(err, targets, settings, quiet)
     errors: list[FileError] = list(analysis.errors)
     if show_statistics:
@@ -322,21 +341,9 @@ def fix(
     if interactive and not sys.stdin.isatty():
         _fail(err, "--interactive needs a terminal on standard input; use --diff to review without one")
     targets = paths or [Path(".")]
-    try:
-        settings = _settings(
-            targets,
-            config,
-            select=_split(select),
-            ignore=_split(ignore),
-            exclude=_split(exclude),
-            unsafe_fixes=unsafe_fixes,
-            preview=preview,
-            jobs=jobs,
-            cache=False if no_cache else None,
-            django_settings=django_settings,
-        )
-    except ConfigError as exc:
-        _fail(err, str(exc))
+    settings = _settings_or_fail(
+        err, targets, config, select, ignore, exclude, unsafe_fixes, preview, jobs, no_cache, django_settings
+    )
     analysis = _run_analysis(err, targets, settings, quiet)
     if interactive:
         outcome = _review_in_terminal(out, err, analysis)
