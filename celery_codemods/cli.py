@@ -29,6 +29,7 @@ from celery_codemods.report import summary as run_summary
 from celery_codemods.report.text import format_error, format_finding, statistics, unified_diff
 from celery_codemods.review import ReviewOutcome, apply_review, review, write_together
 from celery_codemods.rules import all_rules, rule_by_code
+from celery_codemods.rules.base import Rule
 from celery_codemods.settings import ConfigError, Settings, find_config, load_settings
 
 EXIT_CLEAN, EXIT_PENDING, EXIT_ERROR = 0, 1, 2
@@ -423,13 +424,22 @@ def list_rules(
 ) -> None:
     """List every rule: code, name, fix, and what it finds."""
     out, _ = _consoles(color)
+    rows = [(rule.code, rule.name, rule.fix_availability, _default_state(rule), rule.summary) for rule in all_rules()]
+    if not out.is_terminal:  # one line per rule, for grep and scripts: no wrapping at 80 columns
+        width = max(len(name) for _, name, _, _, _ in rows)
+        for code, name, fix_availability, default, summary in rows:
+            sys.stdout.write(f"{code}  {name:<{width}}  {fix_availability:<9}  {default:<7}  {summary}\n")
+        return
     table = Table(box=None, pad_edge=False, show_edge=False)
     for column in ("Code", "Name", "Fix", "Default", "Summary"):
         table.add_column(column, no_wrap=column != "Summary")
-    for rule in all_rules():
-        default = "preview" if rule.preview else ("on" if rule.enabled_by_default else "off")
-        table.add_row(rule.code, rule.name, rule.fix_availability, default, rule.summary)
+    for row in rows:
+        table.add_row(*row)
     out.print(table)
+
+
+def _default_state(rule: type[Rule]) -> str:
+    return "preview" if rule.preview else ("on" if rule.enabled_by_default else "off")
 
 
 @app.command()

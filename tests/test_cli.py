@@ -233,3 +233,13 @@ def test_pre_commit_hooks_run_the_installed_script(project: Path) -> None:
     assert check_code == 1 and changed(project) == set()
     fix_code, _, _ = invoke(*hooks["celery-codemod-fix"]["entry"].split()[1:], "--select", "CEL001", *files)
     assert fix_code == 0 and changed(project) == {"alpha"}
+
+
+def test_rules_piped_prints_one_line_per_rule(project: Path) -> None:
+    from celery_codemods.rules import all_rules
+
+    code, out, _ = invoke("rules")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == len(all_rules())
+    first = all_rules()[0]
+    assert lines[0].startswith(first.code) and lines[0].endswith(first.summary)
