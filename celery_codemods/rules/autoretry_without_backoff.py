@@ -99,13 +99,9 @@ class AutoretryWithoutBackoff(Rule):
             add = (("retry_backoff", "True"), ("retry_backoff_max", str(cap)), ("retry_jitter", "True"))
             change = f"exponential backoff capped at {cap} s, with jitter"
         decorator = task.decorator
-        return Finding(
-            path=task.path,
-            line=decorator.span.line,
-            col=decorator.span.col,
-            code=self.code,
-            name=self.name,
-            message=f"task `{task.display_name}` autoretries with a fixed 180 s between tries; use {change}",
+        return self.task_finding(
+            task,
+            f"task `{task.display_name}` autoretries with a fixed 180 s between tries; use {change}",
             fix=Fix(
                 description=f"{change} for task `{task.display_name}`",
                 safety=Safety.SAFE,

@@ -123,17 +123,7 @@ class BackoffWithoutAutoretry(Rule):
                 safety=Safety.SAFE,
                 edits=tuple(self._edits(task, present, calls)),
             )
-        decorator = task.decorator
-        return Finding(
-            path=task.path,
-            line=decorator.span.line,
-            col=decorator.span.col,
-            code=self.code,
-            name=self.name,
-            message=message,
-            fix=fix,
-            suppress_lines=tuple(d.span.line for d in task.function.decorators),
-        )
+        return self.task_finding(task, message, fix=fix)
 
     def _edits(self, task: Task, present: tuple[str, ...], calls: list[RetryCall]) -> Iterator[Edit]:
         yield decorator_edit(task.path, task.decorator, self.code, remove=present)

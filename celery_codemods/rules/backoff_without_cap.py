@@ -74,13 +74,9 @@ class BackoffWithoutCap(Rule):
         add = tuple((name, values[name]) for name in missing)
         spelled = " and ".join(f"`{name}`" for name in missing)
         decorator = task.decorator
-        return Finding(
-            path=task.path,
-            line=decorator.span.line,
-            col=decorator.span.col,
-            code=self.code,
-            name=self.name,
-            message=f"task `{task.display_name}` backs off without an explicit {spelled}",
+        return self.task_finding(
+            task,
+            f"task `{task.display_name}` backs off without an explicit {spelled}",
             fix=Fix(
                 description=f"make {spelled} explicit for task `{task.display_name}`",
                 safety=Safety.SAFE,

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import libcst as cst
 
-from celery_codemods.findings import Edit, Finding
+from celery_codemods.findings import Edit, Finding, Fix
 
 if TYPE_CHECKING:
     from celery_codemods.index.context import ModuleContext
-    from celery_codemods.index.project import Project
+    from celery_codemods.index.project import Project, Task
     from celery_codemods.rewrite import EditContext
     from celery_codemods.settings import Settings
 
@@ -56,6 +56,22 @@ class Rule:
     # Plan pass (one process, merged index).
     def check(self, project: Project) -> Iterable[Finding]:
         return ()
+
+    def task_finding(
+        self, task: Task, message: str, *, line: int | None = None, col: int | None = None, fix: Fix | None = None
+    ) -> Finding:
+        """A finding about ``task``: at its task decorator unless told where, silenced on any decorator line."""
+        span = task.decorator.span
+        return Finding(
+            path=task.path,
+            line=span.line if line is None else line,
+            col=span.col if col is None else col,
+            code=self.code,
+            name=self.name,
+            message=message,
+            fix=fix,
+            suppress_lines=tuple(decorator.span.line for decorator in task.function.decorators),
+        )
 
     # Rewrite pass: apply one of this rule's edits to the node it targets.
     def apply(self, node: cst.CSTNode, edit: Edit, ctx: EditContext) -> cst.CSTNode:

@@ -78,19 +78,14 @@ class ImplicitMaxRetries(Rule):
     def _finding(self, task: Task, how: str) -> Finding:
         count = self.settings.max_retries
         decorator = task.decorator
-        return Finding(
-            path=task.path,
-            line=decorator.span.line,
-            col=decorator.span.col,
-            code=self.code,
-            name=self.name,
-            message=f"task `{task.display_name}` {how} without `max_retries` (Celery's implicit 3)",
+        return self.task_finding(
+            task,
+            f"task `{task.display_name}` {how} without `max_retries` (Celery's implicit 3)",
             fix=Fix(
                 description=f"set `max_retries={count}` on task `{task.display_name}`",
                 safety=Safety.SAFE,
                 edits=(decorator_edit(task.path, decorator, self.code, add=(("max_retries", str(count)),)),),
             ),
-            suppress_lines=tuple(d.span.line for d in task.function.decorators),
         )
 
     def apply(self, node: cst.CSTNode, edit: Edit, ctx: EditContext) -> cst.CSTNode:

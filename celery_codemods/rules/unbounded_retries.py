@@ -65,15 +65,8 @@ class UnboundedRetries(Rule):
                     yield self._finding(task, call.line, call.col, f"`{call.receiver}.retry()`")
 
     def _finding(self, task: Task, line: int, col: int, where: str) -> Finding:
-        return Finding(
-            path=task.path,
-            line=line,
-            col=col,
-            code=self.code,
-            name=self.name,
-            message=f"task `{task.display_name}` retries forever (`max_retries=None` in {where}); set a limit",
-            suppress_lines=tuple(d.span.line for d in task.function.decorators),
-        )
+        message = f"task `{task.display_name}` retries forever (`max_retries=None` in {where}); set a limit"
+        return self.task_finding(task, message, line=line, col=col)
 
 
 def _decorator_says_forever(task: Task) -> bool:
