@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from celery_codemods.index.context import ModuleContext
+from celery_codemods.rules._ast_walk import children_reversed, walk_all
 
 CallForm = Literal[
     "call",
@@ -292,7 +293,7 @@ def _walk_scope(body: list[ast.stmt]) -> Iterator[ast.AST]:
         yield node
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             continue
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+        stack.extend(children_reversed(node))
 
 
 # --- the collector --------------------------------------------------------------------------------
@@ -312,7 +313,7 @@ class _Collector:
 
     def run(self, tree: ast.Module) -> None:
         self.connected = dict(_connected_receivers(tree, self.ctx))
-        for node in ast.walk(tree):
+        for node in walk_all(tree):
             if isinstance(node, ast.Attribute):
                 self.inner.add(id(node.value))
             elif isinstance(node, ast.Call):

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 _CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
 _WALKS: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
+_CHILDREN: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
+"""Per module being indexed (ids are stable while its tree lives); cleared by ``forget_walks``."""
 
 
 def _fields(kind: type[ast.AST]) -> tuple[str, ...]:
@@ -23,7 +25,11 @@ def _fields(kind: type[ast.AST]) -> tuple[str, ...]:
     return fields
 
 
-def _children_reversed(node: ast.AST) -> list[ast.AST]:
+def children_reversed(node: ast.AST) -> list[ast.AST]:
+    """A node's children, last first (ready for a stack); remembered until ``forget_walks``."""
+    known = _CHILDREN.get(id(node))
+    if known is not None and known[0] is node:  # ids are reused once a tree is freed
+        return known[1]
     children: list[ast.AST] = []
     for name in _fields(type(node)):
         value = getattr(node, name, None)
@@ -32,6 +38,7 @@ def _children_reversed(node: ast.AST) -> list[ast.AST]:
         elif isinstance(value, list):
             children.extend(item for item in value if isinstance(item, ast.AST))
     children.reverse()
+    _CHILDREN[id(node)] = (node, children)
     return children
 
 
@@ -42,7 +49,16 @@ def walk_body(nodes: list[ast.stmt] | list[ast.AST]) -> Iterator[ast.AST]:
         node = stack.pop()
         yield node
         if not isinstance(node, _NESTED_SCOPES):
-            stack.extend(_children_reversed(node))
+            stack.extend(children_reversed(node))
+
+
+def walk_all(root: ast.AST) -> Iterator[ast.AST]:
+    """Every node under ``root`` (nested scopes included), in no promised order."""
+    stack: list[ast.AST] = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(children_reversed(node))
 
 
 def walk_function(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:
@@ -55,3 +71,4 @@ def walk_function(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.
 
 def forget_walks() -> None:
     _WALKS.clear()
+    _CHILDREN.clear()
