@@ -58,13 +58,8 @@ class AutoretryForBroadException(Rule):
             hint = (
                 "" if excluded else "; list the transient errors, or exclude permanent ones with `dont_autoretry_for`"
             )
-            yield Finding(
-                path=task.path,
-                line=task.decorator.span.line,
-                col=task.decorator.span.col,
-                code=self.code,
-                name=self.name,
-                message=f"task `{task.display_name}` autoretries on `{broad[0].rpartition('.')[2]}`, "
+            yield self.task_finding(
+                task,
+                f"task `{task.display_name}` autoretries on `{broad[0].rpartition('.')[2]}`, "
                 f"including errors a retry cannot fix{hint}",
-                suppress_lines=tuple(d.span.line for d in task.function.decorators),
             )

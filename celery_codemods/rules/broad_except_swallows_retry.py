@@ -95,16 +95,14 @@ class BroadExceptSwallowsRetry(Rule):
                 calls = own_retry_calls(task, handler.retries)
                 if not calls:
                     continue
-                yield Finding(
-                    path=task.path,
-                    line=handler.line,
-                    col=handler.col,
-                    code=self.code,
-                    name=self.name,
-                    message=(
+                yield self.task_finding(
+                    task,
+                    (
                         f"`{handler.catches}` in task `{task.display_name}` catches the `Retry` raised by "
                         f"`{calls[0].receiver}.retry()` in its try body; re-raise `Retry` first"
                     ),
+                    line=handler.line,
+                    col=handler.col,
                 )
 
 

@@ -82,17 +82,15 @@ class HeavyPeriodicTask(Rule):
                     yield self._finding(task, entry, loop)
 
     def _finding(self, task: Task, entry: BeatEntry, loop: QuerysetLoop) -> Finding:
-        return Finding(
-            path=task.path,
-            line=loop.line,
-            col=loop.col,
-            code=self.code,
-            name=self.name,
-            message=(
+        return self.task_finding(
+            task,
+            (
                 f"periodic task `{task.display_name}` ({entry.label}) does the work for each item of "
                 f"`{loop.iterable}` inline: one slow or failing item holds up the rest and the run grows with "
                 "the table; send a subtask per item (`item_task.delay(pk)`) or per chunk (`chunks`, `group`)"
             ),
+            line=loop.line,
+            col=loop.col,
         )
 
 

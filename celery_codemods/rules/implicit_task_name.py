@@ -84,13 +84,9 @@ class ImplicitTaskName(Rule):
 
     def _finding(self, task: Task) -> Finding:
         decorator = task.decorator
-        return Finding(
-            path=task.path,
-            line=decorator.span.line,
-            col=decorator.span.col,
-            code=self.code,
-            name=self.name,
-            message=(
+        return self.task_finding(
+            task,
+            (
                 f"task `{task.display_name}` is registered as `{task.name}`, derived from where it lives: "
                 "moving or renaming it orphans queued messages and beat entries; pin it with `name=`"
             ),
@@ -99,7 +95,6 @@ class ImplicitTaskName(Rule):
                 safety=Safety.SAFE,
                 edits=(decorator_edit(task.path, decorator, self.code, add=(("name", _quoted(task.name)),)),),
             ),
-            suppress_lines=tuple(d.span.line for d in task.function.decorators),
         )
 
     def apply(self, node: cst.CSTNode, edit: Edit, ctx: EditContext) -> cst.CSTNode:

@@ -181,15 +181,12 @@ class ModelInstanceArgument(Rule):
             safety=Safety.SAFE,
             edits=tuple(conversion.edits),
         )
-        return Finding(
-            path=task.path,
+        return self.task_finding(
+            task,
+            f"task `{task.display_name}` receives {describe_params(conversion)}; pass primary keys instead",
             line=task.function.span.line,
             col=task.function.span.col,
-            code=self.code,
-            name=self.name,
-            message=f"task `{task.display_name}` receives {describe_params(conversion)}; pass primary keys instead",
             fix=fix,
-            suppress_lines=tuple(d.span.line for d in task.function.decorators),
         )
 
     def apply(self, node: cst.CSTNode, edit: Edit, ctx: EditContext) -> cst.CSTNode:

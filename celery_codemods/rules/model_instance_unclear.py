@@ -51,12 +51,9 @@ class ModelInstanceArgumentUnclear(Rule):
     def check(self, project: Project) -> Iterator[Finding]:
         for unclear in plan_for(project, self.settings).unclear:
             task = unclear.task
-            yield Finding(
-                path=task.path,
+            yield self.task_finding(
+                task,
+                unclear.message,
                 line=task.function.span.line,
                 col=task.function.span.col,
-                code=self.code,
-                name=self.name,
-                message=unclear.message,
-                suppress_lines=tuple(d.span.line for d in task.function.decorators),
             )

@@ -90,18 +90,16 @@ class NoProgressLongTask(Rule):
                     yield self._finding(task, loop)
 
     def _finding(self, task: Task, loop: QuerysetLoop) -> Finding:
-        return Finding(
-            path=task.path,
-            line=loop.line,
-            col=loop.col,
-            code=self.code,
-            name=self.name,
-            message=(
+        return self.task_finding(
+            task,
+            (
                 f"task `{task.display_name}` works through `{loop.iterable}` one item at a time with no "
                 "progress: no `update_state`, no log inside the loop, no subtasks; a long run looks hung and "
                 "loses its place when stopped; report progress with `self.update_state(...)` (bind=True), log "
                 "every N items, or split it into subtasks (`chunks`, `group`)"
             ),
+            line=loop.line,
+            col=loop.col,
         )
 
 

@@ -95,19 +95,17 @@ class NonIdempotentUpdate(Rule):
     def check(self, project: Project) -> Iterator[Finding]:
         for task in project.tasks:
             for increment in task.function.extras.get(self.code, ()):
-                yield Finding(
-                    path=task.path,
-                    line=increment.line,
-                    col=increment.col,
-                    code=self.code,
-                    name=self.name,
-                    message=(
+                yield self.task_finding(
+                    task,
+                    (
                         f"task `{task.display_name}` does `{increment.source}` and saves `{increment.name}` "
                         f"(line {increment.save_line}) with no status check or lock: a redelivered or retried "
                         "message adds again, and two runs at once lose an update; check before processing, "
                         "move a status with `select_for_update()` inside `transaction.atomic()`, or let a "
                         "unique constraint reject the duplicate"
                     ),
+                    line=increment.line,
+                    col=increment.col,
                 )
 
 

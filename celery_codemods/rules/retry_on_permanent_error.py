@@ -139,14 +139,11 @@ class RetryOnPermanentError(Rule):
         advice = "the same input fails again; fail, skip or log instead"
         if is_does_not_exist(permanent) or permanent.endswith("ObjectDoesNotExist"):
             advice += " (a row not committed yet needs `transaction.on_commit`, not a retry)"
-        return Finding(
-            path=task.path,
+        return self.task_finding(
+            task,
+            f"task `{task.display_name}` {verb} `{short}`{kind}, which a retry cannot fix: {advice}",
             line=line,
             col=col,
-            code=self.code,
-            name=self.name,
-            message=f"task `{task.display_name}` {verb} `{short}`{kind}, which a retry cannot fix: {advice}",
-            suppress_lines=tuple(d.span.line for d in task.function.decorators),
         )
 
 

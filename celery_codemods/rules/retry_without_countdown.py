@@ -131,13 +131,11 @@ class RetryWithoutCountdown(Rule):
                 safety=Safety.SAFE,
                 edits=tuple(countdown_edits(task, [call], self.code, policy)),
             )
-        return Finding(
-            path=task.path,
+        return self.task_finding(
+            task,
+            message,
             line=call.line,
             col=call.col,
-            code=self.code,
-            name=self.name,
-            message=message,
             fix=fix,
         )
 

@@ -122,18 +122,16 @@ class SelectForUpdateOutsideAtomic(Rule):
     def check(self, project: Project) -> Iterator[Finding]:
         for task in project.tasks:
             for select in task.function.extras.get(self.code, ()):
-                yield Finding(
-                    path=task.path,
-                    line=select.line,
-                    col=select.col,
-                    code=self.code,
-                    name=self.name,
-                    message=(
+                yield self.task_finding(
+                    task,
+                    (
                         f"task `{task.display_name}` evaluates `{select.source}` ({select.how}) outside "
                         "`transaction.atomic()`: PostgreSQL raises TransactionManagementError, SQLite ignores "
                         "the lock (so tests pass); wrap the read and the writes it protects in "
                         "`with transaction.atomic():`"
                     ),
+                    line=select.line,
+                    col=select.col,
                 )
 
 

@@ -111,19 +111,17 @@ class StatusWithoutLock(Rule):
     def check(self, project: Project) -> Iterator[Finding]:
         for task in project.tasks:
             for write in task.function.extras.get(self.code, ()):
-                yield Finding(
-                    path=task.path,
-                    line=write.line,
-                    col=write.col,
-                    code=self.code,
-                    name=self.name,
-                    message=(
+                yield self.task_finding(
+                    task,
+                    (
                         f"task `{task.display_name}` checks `{write.name}.{write.field}` (line {write.read_line}) "
                         f"and writes it back (saved line {write.save_line}) without a row lock: two runs can both "
                         "pass the check; fetch it with `select_for_update()` inside `transaction.atomic()`, or "
                         "change it with a conditional `filter(..., "
                         f"{write.field}=old).update({write.field}=new)`"
                     ),
+                    line=write.line,
+                    col=write.col,
                 )
 
 

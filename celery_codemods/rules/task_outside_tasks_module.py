@@ -106,17 +106,12 @@ class TaskOutsideTasksModule(Rule):
                 yield self._finding(task)
 
     def _finding(self, task: Task) -> Finding:
-        return Finding(
-            path=task.path,
-            line=task.decorator.span.line,
-            col=task.decorator.span.col,
-            code=self.code,
-            name=self.name,
-            message=(
+        return self.task_finding(
+            task,
+            (
                 f"task `{task.display_name}` is defined in `{task.module.module}`, not in a `tasks` module: "
                 "`autodiscover_tasks()` does not import it, so the worker knows it only if something else does"
             ),
-            suppress_lines=tuple(d.span.line for d in task.function.decorators),
         )
 
 

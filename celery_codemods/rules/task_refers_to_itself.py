@@ -179,15 +179,12 @@ class TaskRefersToItself(Rule):
                 edits=tuple(self._edits(task, references)),
             )
         span = task.function.span
-        return Finding(
-            path=task.path,
+        return self.task_finding(
+            task,
+            message,
             line=span.line,
             col=span.col,
-            code=self.code,
-            name=self.name,
-            message=message,
             fix=fix,
-            suppress_lines=tuple(d.span.line for d in task.function.decorators),
         )
 
     def _edits(self, task: Task, references: list[SelfReference]) -> Iterator[Edit]:
