@@ -14,19 +14,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from celery_codemods.cache import IndexCache
-from celery_codemods.discovery import PatternError, discover
-from celery_codemods.findings import Edit, Finding, Fix, Safety
+from celery_codemods.discovery import Discovery, PatternError, discover
+from celery_codemods.findings import Edit, FileError, Finding, Fix, fix_allowed
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.index.models import RuntimeModels
 from celery_codemods.index.project import Project
-from celery_codemods.index.reader import FileError, index_source
+from celery_codemods.index.reader import index_source
 from celery_codemods.index.runner import index_paths
 from celery_codemods.rules import all_rules, matches
 from celery_codemods.rules.base import Rule
 from celery_codemods.settings import ConfigError, Settings, effective_jobs
 from celery_codemods.sourcefile import SourceError, SourceFile, decode_source, read_source, write_source
 
-__all__ = ["Analysis", "FileChange", "FileError", "FixPlan", "analyze", "enabled_rules", "plan_fixes", "write_changes"]
+__all__ = [
+    "Analysis",
+    "FileChange",
+    "FileError",
+    "FixPlan",
+    "analyze",
+    "enabled_rules",
+    "fix_allowed",
+    "plan_fixes",
+    "write_changes",
+]
 
 
 @dataclass(frozen=True)
@@ -80,16 +90,23 @@ def enabled_rules(settings: Settings) -> dict[str, Rule]:
     return chosen
 
 
-def analyze(paths: Sequence[Path], settings: Settings, progress: Callable[[int, int], None] | None = None) -> Analysis:
+def analyze(
+    paths: Sequence[Path],
+    settings: Settings,
+    progress: Callable[[int, int], None] | None = None,
+    found: Discovery | None = None,
+) -> Analysis:
     """Raises ConfigError for bad settings; every per-file problem is in ``errors``.
 
     ``progress(done, total)`` is called as files are read, for a progress bar.
+    ``found`` is ``discover(paths, settings.exclude)`` when the caller already has it.
     """
     rules = enabled_rules(settings)
-    try:
-        found = discover(paths, settings.exclude)
-    except PatternError as exc:
-        raise ConfigError(str(exc)) from None
+    if found is None:
+        try:
+            found = discover(paths, settings.exclude)
+        except PatternError as exc:
+            raise ConfigError(str(exc)) from None
     cache_root = settings.config_file.parent if settings.config_file else Path.cwd()
     cache = IndexCache.for_project(cache_root, settings.fingerprint(), settings.cache)
     run = index_paths(
@@ -133,10 +150,6 @@ def run_rules(project: Project, rules: dict[str, Rule]) -> list[Finding]:
             if module is None or not any(module.is_suppressed(line, finding.code) for line in lines):
                 findings.append(finding)
     return sorted(findings, key=lambda finding: finding.sort_key)
-
-
-def fix_allowed(finding: Finding, settings: Settings) -> bool:
-    return finding.fix is not None and (finding.fix.safety is Safety.SAFE or settings.unsafe_fixes)
 
 
 def plan_fixes(analysis: Analysis, accept: Callable[[Finding], bool] = lambda finding: True) -> FixPlan:

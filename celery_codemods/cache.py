@@ -18,9 +18,12 @@ import sys
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from celery_codemods import __version__
-from celery_codemods.index.facts import ModuleFacts
+
+if TYPE_CHECKING:  # a warm `check` answered from the result cache never loads the facts' classes
+    from celery_codemods.index.facts import ModuleFacts
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -78,11 +81,7 @@ class IndexCache:
 
     def _load(self) -> dict[str, Entry]:
         assert self.file is not None
-        try:
-            with self.file.open("rb") as handle:
-                loaded = pickle.load(handle)
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
-            return {}
+        loaded = read_pickle(self.file)
         return loaded if isinstance(loaded, dict) else {}
 
     def lookup(self, path: str) -> Entry | None:
@@ -130,15 +129,33 @@ class IndexCache:
     def save(self) -> None:
         if self.file is None or not self.dirty:
             return
-        try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".index-", suffix=".tmp")
-        except OSError:
-            return  # a cache that cannot be written is only a slower next run
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump(self.entries, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.file)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        write_pickle(self.file, self.entries)
+
+
+UNPICKLING_ERRORS = (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError)
+"""What loading a truncated, corrupt or outdated cache file can raise."""
+
+
+def read_pickle(file: Path) -> object:
+    """The file's contents, or None when it is missing or unreadable."""
+    try:
+        with file.open("rb") as handle:
+            return pickle.load(handle)
+    except UNPICKLING_ERRORS:
+        return None
+
+
+def write_pickle(file: Path, value: object) -> None:
+    """Replace ``file`` atomically: concurrent runs only ever read a whole file (the last writer wins)."""
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.stem}-", suffix=".tmp")
+    except OSError:
+        return  # a cache that cannot be written is only a slower next run
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, file)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)

@@ -12,25 +12,26 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.syntax import Syntax
-from rich.table import Table
 
 from celery_codemods import __version__
-from celery_codemods.api import Analysis, FileChange, FixPlan, analyze, plan_fixes
-from celery_codemods.findings import Finding
-from celery_codemods.index.reader import FileError
-from celery_codemods.report import summary as run_summary
-from celery_codemods.report.text import format_error, format_finding, statistics, unified_diff
-from celery_codemods.review import ReviewOutcome, apply_review, review, write_together
-from celery_codemods.rules import all_rules, rule_by_code
-from celery_codemods.rules.base import Rule
+from celery_codemods.findings import FileError, Finding
+from celery_codemods.report.text import format_error, format_finding, statistics
+from celery_codemods.results import CheckResult, check_result
 from celery_codemods.settings import ConfigError, Settings, find_config, load_settings
+
+# Imported where used: a warm `check` answered from the result cache needs none of them.
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from celery_codemods.api import Analysis, FileChange, FixPlan
+    from celery_codemods.report.summary import Summary
+    from celery_codemods.review import ReviewOutcome
+    from celery_codemods.rules.base import Rule
 
 EXIT_CLEAN, EXIT_PENDING, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130
@@ -171,14 +172,30 @@ def _fail(err: Console, message: str) -> NoReturn:
 
 
 def _run_analysis(err: Console, paths: list[Path], settings: Settings, quiet: bool) -> Analysis:
-    for path in paths:
-        if not path.exists():
-            _fail(err, f"{path}: no such file or directory")
+    from celery_codemods.api import analyze
+
+    _require_paths(err, paths)
     try:
         with _progress_bar(err, enabled=not quiet) as progress:
             return analyze(paths, settings, progress=progress)
     except ConfigError as exc:
         _fail(err, str(exc))
+
+
+def _run_check(err: Console, paths: list[Path], settings: Settings, quiet: bool) -> CheckResult:
+    """Like ``_run_analysis``, answered from the result cache when nothing changed since the last run."""
+    _require_paths(err, paths)
+    try:
+        with _progress_bar(err, enabled=not quiet) as progress:
+            return check_result(paths, settings, progress=progress)
+    except ConfigError as exc:
+        _fail(err, str(exc))
+
+
+def _require_paths(err: Console, paths: list[Path]) -> None:
+    for path in paths:
+        if not path.exists():
+            _fail(err, f"{path}: no such file or directory")
 
 
 @contextmanager
@@ -206,6 +223,8 @@ class _LazyProgress:
         if total < PROGRESS_MIN_FILES:
             return
         if self.progress is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
             columns = (TextColumn("reading files"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
             self.progress = Progress(*columns, console=self.err, transient=True)
             self.progress.start()
@@ -223,7 +242,9 @@ def _print_errors(err: Console, errors: Sequence[FileError]) -> None:
         err.print(format_error(error), markup=False)
 
 
-def _print_summary(err: Console, summary: run_summary.Summary) -> None:
+def _print_summary(err: Console, summary: Summary) -> None:
+    from celery_codemods.report import summary as run_summary
+
     if err.is_terminal:
         err.print(run_summary.as_rich(summary))
     else:
@@ -265,38 +286,48 @@ def check(
     settings = _settings_or_fail(
         err, targets, config, select, ignore, exclude, unsafe_fixes, preview, jobs, no_cache, django_settings
     )
-    analysis = _run_analysis(err, targets, settings, quiet)
-    errors: list[FileError] = list(analysis.errors)
-    if show_statistics:
-        _print_statistics(out, analysis, output_format)
-    else:
-        errors.extend(_print_check(out, analysis, output_format))
+    if show_statistics or output_format in (OutputFormat.text, OutputFormat.github):
+        result = _run_check(err, targets, settings, quiet)
+        errors: list[FileError] = list(result.errors)
+        if show_statistics:
+            _print_statistics(out, result, output_format)
+        else:
+            _print_check(out, result, output_format)
+    else:  # the fixes' diffs are part of the output: plan them
+        analysis = _run_analysis(err, targets, settings, quiet)
+        result = CheckResult.of(analysis)
+        errors = [*analysis.errors, *_print_planned(analysis, output_format)]
     _print_errors(err, errors)
     if not quiet:
-        _print_summary(err, run_summary.for_check(analysis, len(errors)))
-    raise typer.Exit(EXIT_PENDING if analysis.findings or errors else EXIT_CLEAN)
+        from celery_codemods.report.summary import for_check
+
+        _print_summary(err, for_check(result, len(errors)))
+    raise typer.Exit(EXIT_PENDING if result.findings or errors else EXIT_CLEAN)
 
 
-def _print_statistics(out: Console, analysis: Analysis, output_format: OutputFormat) -> None:
+def _print_statistics(out: Console, result: CheckResult, output_format: OutputFormat) -> None:
     if output_format is OutputFormat.json:
         from celery_codemods.report import json as json_report
 
-        sys.stdout.write(json_report.statistics(analysis))
-    elif analysis.findings:
-        out.print(statistics(analysis.findings), markup=False)
+        sys.stdout.write(json_report.statistics(result))
+    elif result.findings:
+        out.print(statistics(result.findings), markup=False)
 
 
-def _print_check(out: Console, analysis: Analysis, output_format: OutputFormat) -> tuple[FileError, ...]:
-    """Print the findings in the chosen format; return errors met while planning fixes for it."""
+def _print_check(out: Console, result: CheckResult, output_format: OutputFormat) -> None:
+    """The findings as text or GitHub annotations."""
     if output_format is OutputFormat.text:
-        for finding in analysis.findings:
+        for finding in result.findings:
             _print_finding(out, finding)
-        return ()
-    if output_format is OutputFormat.github:
-        from celery_codemods.report import github
+        return
+    from celery_codemods.report import github
 
-        sys.stdout.write(github.render(analysis.findings, analysis.errors))
-        return ()
+    sys.stdout.write(github.render(result.findings, result.errors))
+
+
+def _print_planned(analysis: Analysis, output_format: OutputFormat) -> tuple[FileError, ...]:
+    """The findings with their planned fixes as json or sarif; return errors met while planning."""
+    from celery_codemods.api import plan_fixes
     from celery_codemods.report.planned import PlannedFixes
 
     planned = PlannedFixes(plan_fixes(analysis))  # the same single plan as `fix --diff`
@@ -345,6 +376,10 @@ def fix(
     settings = _settings_or_fail(
         err, targets, config, select, ignore, exclude, unsafe_fixes, preview, jobs, no_cache, django_settings
     )
+    from celery_codemods.api import plan_fixes
+    from celery_codemods.report import summary as run_summary
+    from celery_codemods.review import apply_review, write_together
+
     analysis = _run_analysis(err, targets, settings, quiet)
     if interactive:
         outcome = _review_in_terminal(out, err, analysis)
@@ -371,6 +406,7 @@ def fix(
 
 def _review_in_terminal(out: Console, err: Console, analysis: Analysis) -> ReviewOutcome:
     from celery_codemods.report.review_ui import TerminalReview
+    from celery_codemods.review import review
 
     try:
         with TerminalReview(out, sys.stdin.fileno()) as terminal:
@@ -389,6 +425,10 @@ def review_summary(outcome: ReviewOutcome) -> str:
 
 
 def _print_diffs(out: Console, changes: Sequence[FileChange]) -> list[FileError]:
+    from rich.syntax import Syntax
+
+    from celery_codemods.report.text import unified_diff
+
     for change in changes:
         text = unified_diff(change)
         if out.is_terminal and not out.no_color:
@@ -423,6 +463,10 @@ def list_rules(
     color: ColorOpt = Color.auto,
 ) -> None:
     """List every rule: code, name, fix, and what it finds."""
+    from rich.table import Table
+
+    from celery_codemods.rules import all_rules
+
     out, _ = _consoles(color)
     rows = [(rule.code, rule.name, rule.fix_availability, _default_state(rule), rule.summary) for rule in all_rules()]
     if not out.is_terminal:  # one line per rule, for grep and scripts: no wrapping at 80 columns
@@ -445,6 +489,8 @@ def _default_state(rule: type[Rule]) -> str:
 @app.command()
 def explain(code: Annotated[str, typer.Argument(help="A rule code (CEL001) or name (silent-except).")]) -> None:
     """Print a rule's documentation."""
+    from celery_codemods.rules import all_rules, rule_by_code
+
     rule = rule_by_code(code.upper()) or next((r for r in all_rules() if r.name == code), None)
     if rule is None:
         Console(stderr=True).print(f"error: unknown rule {code!r}; `celery-codemod rules` lists them", markup=False)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from celery_codemods.settings import Settings
 
 NodeKind = Literal[
     "Module",
@@ -75,3 +78,20 @@ class Finding:
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.col, self.code)
+
+
+@dataclass(frozen=True)
+class FileError:
+    """A file that could not be read, analysed or written, and why."""
+
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+def fix_allowed(finding: Finding, settings: Settings) -> bool:
+    return finding.fix is not None and (finding.fix.safety is Safety.SAFE or settings.unsafe_fixes)

@@ -24,8 +24,7 @@ from types import FrameType
 from typing import Protocol
 
 from celery_codemods.api import Analysis, FileChange, FixPlan, fix_allowed, plan_fixes, write_changes
-from celery_codemods.findings import Finding, Fix, Safety
-from celery_codemods.index.reader import FileError
+from celery_codemods.findings import FileError, Finding, Fix, Safety
 
 
 class Decision(StrEnum):

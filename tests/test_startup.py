@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -72,3 +73,23 @@ def test_check_does_not_load_pydantic(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.stdout.strip().splitlines()[-1] == "clean", result.stdout + result.stderr
+
+
+def test_a_warm_check_loads_neither_the_rules_nor_the_index(tmp_path: Path) -> None:
+    """Nothing changed since the last run: the result cache answers, the rules and facts stay unimported."""
+    (tmp_path / "tasks.py").write_text("from celery import shared_task\n\n@shared_task\ndef job():\n    pass\n")
+    script = (
+        "import sys, runpy\n"
+        f"sys.argv = ['celery-codemod', 'check', '-q', {str(tmp_path)!r}]\n"
+        "try:\n    runpy.run_module('celery_codemods', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = ['celery_codemods.api', 'celery_codemods.rules.silent_except', 'celery_codemods.index.facts']\n"
+        "print(' '.join(name for name in heavy if name in sys.modules) or 'light')\n"
+    )
+    env = {**os.environ, "CELERY_CODEMOD_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [
+        subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False, env=env)
+        for _ in range(2)
+    ]
+    assert runs[0].stdout.strip().splitlines()[-1] != "light", "the first run analyses"
+    assert runs[1].stdout.strip().splitlines()[-1] == "light", runs[1].stdout + runs[1].stderr

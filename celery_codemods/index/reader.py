@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from celery_codemods.discovery import looks_generated
+from celery_codemods.findings import FileError
 from celery_codemods.index.build import index_module
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.index.resolve import module_name_for
@@ -29,17 +30,6 @@ _DEFINITIONS = (
     rb"task|[Cc]elery|BEAT_SCHEDULE|beat_schedule|django\.db import|on_commit"
     rb"|class\s+\w+\([^)]*Model\b|def ready\(|CELERY_IMPORTS"
 )
-
-
-@dataclass(frozen=True)
-class FileError:
-    path: str
-    message: str
-    line: int | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.message}"
 
 
 @dataclass(frozen=True)

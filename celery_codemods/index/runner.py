@@ -14,9 +14,10 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 
 from celery_codemods.cache import IndexCache
+from celery_codemods.findings import FileError
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.index.project import Project
-from celery_codemods.index.reader import FileError, IndexResult, Skipped, Unchanged, index_file
+from celery_codemods.index.reader import IndexResult, Skipped, Unchanged, index_file
 
 _FILES_PER_WORKER = 48
 _MAX_NAME_ROUNDS = 4

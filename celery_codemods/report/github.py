@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from celery_codemods.findings import Finding
-from celery_codemods.index.reader import FileError
+from celery_codemods.findings import FileError, Finding
 
 
 def escape_data(text: str) -> str:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery_codemods import __version__
-from celery_codemods.api import Analysis, fix_allowed
-from celery_codemods.findings import Finding
-from celery_codemods.report.planned import PlannedFixes
+from celery_codemods.findings import Finding, fix_allowed
 from celery_codemods.report.text import unified_diff
+
+if TYPE_CHECKING:  # `check --statistics` answered from the result cache never loads the api
+    from celery_codemods.api import Analysis
+    from celery_codemods.report.planned import PlannedFixes
+    from celery_codemods.results import CheckResult
 
 SCHEMA_VERSION = 1
 
@@ -81,7 +84,7 @@ def _summary(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def statistics(analysis: Analysis) -> str:
+def statistics(analysis: CheckResult | Analysis) -> str:
     counts = Counter((finding.code, finding.name) for finding in analysis.findings)
     fixable = Counter(finding.code for finding in analysis.findings if fix_allowed(finding, analysis.settings))
     rows = [

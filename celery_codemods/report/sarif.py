@@ -16,8 +16,7 @@ from urllib.parse import quote
 
 from celery_codemods import __version__
 from celery_codemods.api import Analysis, FileChange, fix_allowed
-from celery_codemods.findings import Finding
-from celery_codemods.index.reader import FileError
+from celery_codemods.findings import FileError, Finding
 from celery_codemods.report.planned import PlannedFixes, replacements
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

@@ -10,13 +10,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from celery_codemods.api import Analysis, FixPlan, fix_allowed
-from celery_codemods.findings import Finding, Safety
+from celery_codemods.findings import Finding, Safety, fix_allowed
+from celery_codemods.settings import Settings
+
+if TYPE_CHECKING:  # `check` answered from the result cache never loads the api
+    from celery_codemods.api import Analysis, FixPlan
+    from celery_codemods.results import CheckResult
 
 
 @dataclass(frozen=True)
@@ -43,17 +48,17 @@ class Summary:
     notes: tuple[str, ...]
 
 
-def for_check(analysis: Analysis, error_count: int) -> Summary:
-    findings = analysis.findings
-    rules = _counts(analysis, fixed=())
+def for_check(result: CheckResult, error_count: int) -> Summary:
+    findings = result.findings
+    rules = _counts(findings, result.settings, fixed=())
     safe = sum(1 for f in findings if f.fix is not None and f.fix.safety is Safety.SAFE)
     unsafe = sum(1 for f in findings if f.fix is not None and f.fix.safety is Safety.UNSAFE)
     hints = []
     if safe:
         hints.append(f"{safe} fixable with `celery-codemod fix`.")
-    if unsafe and not analysis.settings.unsafe_fixes:
+    if unsafe and not result.settings.unsafe_fixes:
         hints.append(f"{unsafe} more fixable with `celery-codemod fix --unsafe-fixes`.")
-    scanned = analysis.files_discovered
+    scanned = result.files_discovered
     headline = (
         f"Found {plural(len(findings), 'finding')} in {scanned} files scanned."
         if findings
@@ -72,7 +77,7 @@ def for_fix(analysis: Analysis, plan: FixPlan, written: bool, error_count: int) 
         files_scanned=analysis.files_discovered,
         files_changed=len(plan.changes),
         written=written,
-        rules=_counts(analysis, fixed=plan.applied),
+        rules=_counts(analysis.findings, analysis.settings, fixed=plan.applied),
         withheld=plan.withheld,
         errors=error_count,
         hints=hints,
@@ -86,9 +91,10 @@ def deploy_notes(analysis: Analysis, plan: FixPlan) -> list[str]:
     return [rule.fix_note for code, rule in sorted(analysis.rules.items()) if code in codes and rule.fix_note]
 
 
-def _counts(analysis: Analysis, fixed: Iterable[Finding]) -> tuple[RuleCount, ...]:
-    found = Counter((f.code, f.name) for f in analysis.findings)
-    fixable = Counter(f.code for f in analysis.findings if fix_allowed(f, analysis.settings))
+def _counts(findings: Iterable[Finding], settings: Settings, fixed: Iterable[Finding]) -> tuple[RuleCount, ...]:
+    findings = tuple(findings)
+    found = Counter((f.code, f.name) for f in findings)
+    fixable = Counter(f.code for f in findings if fix_allowed(f, settings))
     fixed_count = Counter(f.code for f in fixed)
     return tuple(
         RuleCount(code, name, count, fixable[code], fixed_count[code], count - fixed_count[code])

@@ -6,10 +6,12 @@ import difflib
 import io
 from collections import Counter
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from celery_codemods.api import FileChange
-from celery_codemods.findings import Finding, Safety
-from celery_codemods.index.reader import FileError
+from celery_codemods.findings import FileError, Finding, Safety
+
+if TYPE_CHECKING:
+    from celery_codemods.api import FileChange
 
 
 def format_finding(finding: Finding, show_fix: bool = True) -> str:

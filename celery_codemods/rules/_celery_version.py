@@ -6,7 +6,6 @@ the requirement files found at and above the scanned code.
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -25,6 +24,8 @@ _SEARCH_UPWARDS = 3
 
 
 def installed_celery_version() -> Version | None:
+    import importlib.metadata  # 0.05 s to import: only when a rule asks
+
     try:
         text = importlib.metadata.version("celery")
     except (importlib.metadata.PackageNotFoundError, ValueError):
@@ -46,14 +47,25 @@ def declared_celery_version(paths: Iterable[str]) -> Version | None:
 
 
 def _requirement_files(paths: Iterable[str]) -> Iterator[Path]:
+    directory = search_directory(paths)
+    if directory is not None:
+        yield from requirement_files(directory)
+
+
+def search_directory(paths: Iterable[str]) -> Path | None:
+    """Where the search for requirement files starts: the directory around every path."""
     absolute = [os.path.abspath(path) for path in paths]
     if not absolute:
-        return
+        return None
     try:
         common = Path(os.path.commonpath(absolute))
     except ValueError:
-        return
-    directory = common if common.is_dir() else common.parent
+        return None
+    return common if common.is_dir() else common.parent
+
+
+def requirement_files(directory: Path) -> Iterator[Path]:
+    """The files that may declare Celery, at and a few levels above ``directory``."""
     for candidate in (directory, *list(directory.parents)[:_SEARCH_UPWARDS]):
         for name in _REQUIREMENT_FILES:
             if (candidate / name).is_file():
