@@ -94,20 +94,21 @@ def discover(paths: Iterable[Path], exclude: Iterable[str] = ()) -> Discovery:
     walker = _Walker(_exclude_spec(tuple(exclude)), _project_roots(given_paths))
     seen: set[str] = set()
     files: list[Path] = []
+    real_paths: list[str] = []
     missing: list[Path] = []
     for given in given_paths:
         if not given.exists():
             missing.append(given)
             continue
-        candidates = [given] if given.is_file() else walker.walk(given)
-        for path in candidates:
-            key = os.path.realpath(path)
-            if key not in seen:
-                seen.add(key)
+        candidates = [(given, os.path.realpath(given))] if given.is_file() else walker.walk(given)
+        for path, real in candidates:
+            if real not in seen:
+                seen.add(real)
                 files.append(path)
+                real_paths.append(real)
     asked = {os.path.realpath(path) for path in given_paths if path.is_file()}
     outside = [
-        path for path in files if not walker.inside(os.path.realpath(path)) and os.path.realpath(path) not in asked
+        path for path, real in zip(files, real_paths, strict=True) if not walker.inside(real) and real not in asked
     ]
     return Discovery(
         files=tuple(files), missing=tuple(missing), unreadable=tuple(walker.unreadable), outside=tuple(outside)
@@ -122,7 +123,28 @@ def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
+@dataclass(frozen=True)
+class _Ignore:
+    """A .gitignore, and how to turn a path relative to the walked root into one relative to its directory."""
+
+    spec: pathspec.GitIgnoreSpec
+    prefix: str
+    """The walked root relative to the .gitignore's directory (for one above the root)."""
+    strip: int
+    """Characters to drop: the .gitignore's directory relative to the walked root (for one inside it)."""
+
+    def ignores(self, relative: str) -> bool:
+        return self.spec.match_file(self.prefix + relative[self.strip :])
+
+
 class _Walker:
+    """Walks with strings, not Paths, and resolves symlinks only where there is one.
+
+    Each directory's real path is its parent's plus its name unless it is a
+    symlink, so a realpath call (a stat per component) is needed only for
+    the root and for symlinks.
+    """
+
     def __init__(self, exclude_spec: pathspec.GitIgnoreSpec | None, roots: tuple[str, ...]) -> None:
         self.exclude_spec = exclude_spec
         self.roots = roots
@@ -132,49 +154,60 @@ class _Walker:
     def inside(self, real_path: str) -> bool:
         return any(_within(real_path, root) for root in self.roots)
 
-    def walk(self, root: Path) -> Iterator[Path]:
-        absolute_root = Path(os.path.abspath(root))
-        ignore_stack = _parent_gitignores(absolute_root)
-        for relative in self._walk_dir(absolute_root, Path(), ignore_stack):
-            yield root / relative
+    def walk(self, root: Path) -> Iterator[tuple[Path, str]]:
+        """Each file under ``root`` (as ``root`` joined with its relative path) and its real path."""
+        absolute_root = os.path.abspath(root)
+        ignores = _parent_gitignores(Path(absolute_root))
+        for relative, real in self._walk_dir(absolute_root, "", os.path.realpath(absolute_root), ignores):
+            yield root / relative, real
 
     def _walk_dir(
-        self, root: Path, relative_dir: Path, ignore_stack: list[tuple[Path, pathspec.GitIgnoreSpec]]
-    ) -> Iterator[Path]:
-        directory = root / relative_dir
+        self, root: str, relative_dir: str, real_dir: str, ignores: list[_Ignore]
+    ) -> Iterator[tuple[str, str]]:
+        """``relative_dir`` is empty or ends with a slash; it is ``real_dir`` once symlinks are resolved."""
+        directory = os.path.join(root, relative_dir) if relative_dir else root
         try:
-            info = directory.stat()
+            info = os.stat(directory)
             if (info.st_dev, info.st_ino) in self.visited:  # a symlink loop, or a directory linked twice
                 return
             self.visited.add((info.st_dev, info.st_ino))
             entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
         except OSError as exc:
-            self.unreadable.append((directory, exc.strerror or str(exc)))
+            self.unreadable.append((Path(directory), exc.strerror or str(exc)))
             return
-        own = _read_gitignore(directory)
-        stack = [*ignore_stack, (directory, own)] if own else ignore_stack
+        own = _read_gitignore(Path(directory))
+        if own:
+            ignores = [*ignores, _Ignore(own, "", len(relative_dir))]
         for entry in entries:
             is_dir = _is_dir(entry)
             if is_dir and entry.name in _DEFAULT_EXCLUDED_DIRS:
                 continue
             if not is_dir and not entry.name.endswith(".py"):
                 continue  # before any pattern matching: most entries of a tree are not Python
-            relative = relative_dir / entry.name
-            suffix = "/" if is_dir else ""
-            if self.exclude_spec is not None and self.exclude_spec.match_file(relative.as_posix() + suffix):
+            relative = relative_dir + entry.name
+            matched = relative + "/" if is_dir else relative
+            if self.exclude_spec is not None and self.exclude_spec.match_file(matched):
                 continue
-            if _ignored(root / relative, suffix, stack):
+            if any(ignore.ignores(matched) for ignore in ignores):
                 continue
+            real = os.path.realpath(entry.path) if _is_symlink(entry) else os.path.join(real_dir, entry.name)
             if is_dir:
-                if self._walkable(root / relative, entry):
-                    yield from self._walk_dir(root, relative, stack)
-            elif entry.name.endswith(".py") and _is_file(entry):
-                yield relative
+                if self._walkable(entry, real):
+                    yield from self._walk_dir(root, relative + "/", real, ignores)
+            elif _is_file(entry):
+                yield relative, real
 
-    def _walkable(self, directory: Path, entry: os.DirEntry[str]) -> bool:
-        if (directory / "pyvenv.cfg").exists():
+    def _walkable(self, entry: os.DirEntry[str], real: str) -> bool:
+        if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
             return False
-        return not entry.is_symlink() or self.inside(os.path.realpath(directory))
+        return not _is_symlink(entry) or self.inside(real)
+
+
+def _is_symlink(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return False
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
@@ -192,10 +225,6 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _ignored(path: Path, suffix: str, stack: list[tuple[Path, pathspec.GitIgnoreSpec]]) -> bool:
-    return any(spec.match_file(path.relative_to(base).as_posix() + suffix) for base, spec in stack)
-
-
 def _read_gitignore(directory: Path) -> pathspec.GitIgnoreSpec | None:
     try:
         lines = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
@@ -204,13 +233,13 @@ def _read_gitignore(directory: Path) -> pathspec.GitIgnoreSpec | None:
     return _lenient_spec(lines)
 
 
-def _parent_gitignores(root: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
+def _parent_gitignores(root: Path) -> list[_Ignore]:
     """.gitignore files above root (absolute), up to the repository top."""
-    found: list[tuple[Path, pathspec.GitIgnoreSpec]] = []
+    found: list[_Ignore] = []
     for parent in root.parents:
         spec = _read_gitignore(parent)
         if spec is not None:
-            found.append((parent, spec))
+            found.append(_Ignore(spec, root.relative_to(parent).as_posix() + "/", 0))
         if (parent / ".git").exists():
             break
     found.reverse()

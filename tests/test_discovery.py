@@ -143,3 +143,24 @@ def test_unreadable_directory_by_mode(tmp_path: Path) -> None:  # pragma: no cov
         (tmp_path / "locked").chmod(0o755)
     assert names(tmp_path, found.files) == ["a.py"]
     assert [path for path, _ in found.unreadable] == [tmp_path / "locked"]
+
+
+def test_anchored_gitignore_patterns_at_every_level_match_relative_to_their_own_directory(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    touch(
+        repo, "src/gen.py", "src/app/gen.py", "src/app/deep/gen.py", "src/app/keep.py", "src/top.py", "src/app/top.py"
+    )
+    (repo / ".git").mkdir()
+    (repo / ".gitignore").write_text("/src/top.py\n", encoding="utf-8")  # above the root walked
+    (repo / "src" / "app" / ".gitignore").write_text("/gen.py\ndeep/\n", encoding="utf-8")
+    found = discover([repo / "src"])
+    assert names(repo / "src", found.files) == ["app/keep.py", "app/top.py", "gen.py"]
+
+
+def test_a_file_reached_through_a_symlinked_directory_inside_is_listed_once_and_writable(tmp_path: Path) -> None:
+    touch(tmp_path, "pkg/a.py", "pkg/inner/b.py")
+    (tmp_path / "alias").symlink_to("pkg")
+    (tmp_path / "pkg" / "inner" / "up").symlink_to("..")
+    found = discover([tmp_path])
+    assert names(tmp_path, found.files) == ["alias/a.py", "alias/inner/b.py"]
+    assert found.outside == ()
