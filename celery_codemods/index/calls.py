@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from celery_codemods.index.context import ModuleContext
-from celery_codemods.rules._ast_walk import children_reversed, walk_all
+from celery_codemods.rules._ast_walk import children_in_reverse
 
 CallForm = Literal[
     "call",
@@ -246,26 +246,31 @@ class _Scope:
         self.bindings.setdefault(name, []).append(binding)
 
 
-def _scope_bindings(scope: _Scope, body: list[ast.stmt]) -> None:
-    for node in _walk_scope(body):
-        if isinstance(node, ast.Assign):
-            _bind_targets(scope, node.targets, node.value, node.lineno)
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+_SCOPE_DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+_BINDERS = frozenset({ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith})
+
+
+def _bind(scope: _Scope, node: ast.AST) -> None:
+    """Record what an assignment, a walrus, a ``for`` or a ``with`` binds in ``scope``."""
+    if isinstance(node, ast.Assign):
+        _bind_targets(scope, node.targets, node.value, node.lineno)
+    elif isinstance(node, ast.AnnAssign):
+        if node.value is not None:
             _bind_targets(scope, [node.target], node.value, node.lineno)
-        elif isinstance(node, ast.NamedExpr):
-            scope.bind(node.target.id, _Binding(node.lineno, node.value))
-        elif isinstance(node, ast.For | ast.AsyncFor) and isinstance(node.target, ast.Name):
-            scope.bind(node.target.id, _Binding(node.lineno, node.iter, iterated=True))
-        elif isinstance(node, ast.For | ast.AsyncFor | ast.With | ast.AsyncWith):
-            for target in _with_or_for_targets(node):
-                scope.bind(target, _Binding(node.lineno, None))
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in {"delete", "adelete"}
-            and isinstance(node.func.value, ast.Name)
-        ):
-            scope.deletes.setdefault(node.func.value.id, []).append(node.lineno)
+    elif isinstance(node, ast.NamedExpr):
+        scope.bind(node.target.id, _Binding(node.lineno, node.value))
+    elif isinstance(node, ast.For | ast.AsyncFor) and isinstance(node.target, ast.Name):
+        scope.bind(node.target.id, _Binding(node.lineno, node.iter, iterated=True))
+    elif isinstance(node, ast.For | ast.AsyncFor | ast.With | ast.AsyncWith):
+        for target in _with_or_for_targets(node):
+            scope.bind(target, _Binding(node.lineno, None))
+
+
+def _note_delete(scope: _Scope, node: ast.Call) -> None:
+    """``order.delete()``: later sends of ``order`` pass a deleted row."""
+    func = node.func
+    if isinstance(func, ast.Attribute) and func.attr in {"delete", "adelete"} and isinstance(func.value, ast.Name):
+        scope.deletes.setdefault(func.value.id, []).append(node.lineno)
 
 
 def _bind_targets(scope: _Scope, targets: list[ast.expr], value: ast.expr, line: int) -> None:
@@ -291,9 +296,8 @@ def _walk_scope(body: list[ast.stmt]) -> Iterator[ast.AST]:
     while stack:
         node = stack.pop()
         yield node
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            continue
-        stack.extend(children_reversed(node))
+        if type(node) not in _SCOPE_DEFINITIONS:
+            stack.extend(children_in_reverse(node))
 
 
 # --- the collector --------------------------------------------------------------------------------
@@ -313,36 +317,49 @@ class _Collector:
 
     def run(self, tree: ast.Module) -> None:
         self.connected = dict(_connected_receivers(tree, self.ctx))
-        for node in walk_all(tree):
-            if isinstance(node, ast.Attribute):
-                self.inner.add(id(node.value))
-            elif isinstance(node, ast.Call):
-                self.inner.add(id(node.func))
-        module_scope = _Scope(self.ctx.module, None)
-        _scope_bindings(module_scope, tree.body)
-        self._visit_body(tree.body, module_scope, class_name=None)
+        self._visit_body(tree.body, _Scope(self.ctx.module, None), class_name=None)
 
     def _visit_body(self, body: list[ast.stmt], scope: _Scope, class_name: str | None) -> None:
-        nested: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, str | None]] = []
-        nodes = list(_walk_scope(body))
-        for node in nodes:
-            self._mark_fed(node)
-        for node in nodes:
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                nested.append((node, class_name))
-            elif isinstance(node, ast.Call):
-                self._call(node, scope)
-            elif isinstance(node, ast.Dict):
-                self._beat_entry(node)
-        for node in nodes:
-            if isinstance(node, ast.Name | ast.Attribute) and isinstance(node.ctx, ast.Load):
-                self._reference(node)
-        for definition, owner in nested:
+        """Read one scope in one walk, then its calls, its references and its nested scopes, in order."""
+        nested: list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef] = []
+        calls: list[ast.Call] = []
+        dicts: list[ast.Dict] = []
+        loads: list[ast.Name | ast.Attribute] = []
+        binds = class_name is None  # a class body's names are no variables of its methods
+        for node in _walk_scope(body):
+            if type(node) is ast.Name:
+                if type(node.ctx) is ast.Load:
+                    loads.append(node)
+            elif type(node) is ast.Attribute:
+                self.inner.add(id(node.value))
+                if type(node.ctx) is ast.Load:
+                    loads.append(node)
+            elif type(node) is ast.Call:
+                self.inner.add(id(node.func))
+                self._mark_fed(node)
+                calls.append(node)
+                if binds:
+                    _note_delete(scope, node)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                nested.append(node)
+            elif type(node) is ast.Dict:
+                dicts.append(node)
+            elif type(node) is ast.BinOp:
+                self._mark_fed(node)
+            elif binds and type(node) in _BINDERS:
+                _bind(scope, node)
+        for call in calls:
+            self._call(call, scope)
+        for entry in dicts:
+            self._beat_entry(entry)
+        for load in loads:
+            self._reference(load)
+        for definition in nested:
             if isinstance(definition, ast.ClassDef):
                 class_scope = _Scope(f"{scope.name}.{definition.name}", scope)
                 self._visit_body(definition.body, class_scope, class_name=definition.name)
             else:
-                self._visit_function(definition, scope, owner)
+                self._visit_function(definition, scope, class_name)
 
     def _visit_function(
         self, node: ast.FunctionDef | ast.AsyncFunctionDef, parent: _Scope, class_name: str | None
@@ -352,7 +369,6 @@ class _Collector:
         scope = _Scope(f"{parent.name}.{node.name}", outer, function=node)
         for decorator in node.decorator_list:
             self._visit_expression(decorator, parent)
-        _scope_bindings(scope, node.body)
         self._param_origins(node, scope, class_name)
         self._visit_body(node.body, scope, class_name=None)
 

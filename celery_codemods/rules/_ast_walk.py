@@ -12,6 +12,30 @@ import ast
 from collections.abc import Iterator
 
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+# Fields that never hold a node, whatever the class: names, flags, ``ctx`` markers.
+_LEAF_FIELDS = frozenset(
+    {
+        "ctx",
+        "id",
+        "attr",
+        "arg",
+        "name",
+        "asname",
+        "module",
+        "level",
+        "simple",
+        "conversion",
+        "is_async",
+        "type_comment",
+        "kind",
+        "tag",
+        "rest",
+        "kwd_attrs",
+        "lineno",
+    }
+)
+_LEAF_VALUE = (ast.Constant, ast.MatchSingleton)  # their ``value`` is a Python constant
+_IDENTIFIER_LISTS = (ast.Global, ast.Nonlocal)  # their ``names`` are strings
 _CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
 _WALKS: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
 _CHILDREN: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
@@ -19,25 +43,41 @@ _CHILDREN: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
 
 
 def _fields(kind: type[ast.AST]) -> tuple[str, ...]:
+    """The fields of ``kind`` that can hold nodes: looking only at those is most of the speed."""
     fields = _CHILD_FIELDS.get(kind)
     if fields is None:
-        fields = _CHILD_FIELDS[kind] = tuple(name for name in kind._fields if name != "ctx")
+        fields = _CHILD_FIELDS[kind] = tuple(
+            name
+            for name in kind._fields
+            if name not in _LEAF_FIELDS
+            and not (name == "value" and issubclass(kind, _LEAF_VALUE))
+            and not (name == "names" and issubclass(kind, _IDENTIFIER_LISTS))
+        )
     return fields
 
 
+def children_in_reverse(node: ast.AST) -> list[ast.AST]:
+    """A node's children, last first (ready for a stack), ``ctx`` markers left out; not remembered."""
+    children: list[ast.AST] = []
+    fields = _CHILD_FIELDS.get(type(node))
+    for name in fields if fields is not None else _fields(type(node)):
+        value = getattr(node, name, None)
+        if value is None:
+            continue
+        if type(value) is list:
+            children.extend([item for item in value if item is not None])
+        else:
+            children.append(value)
+    children.reverse()
+    return children
+
+
 def children_reversed(node: ast.AST) -> list[ast.AST]:
-    """A node's children, last first (ready for a stack); remembered until ``forget_walks``."""
+    """``children_in_reverse``, remembered until ``forget_walks`` (for nodes many rules walk)."""
     known = _CHILDREN.get(id(node))
     if known is not None and known[0] is node:  # ids are reused once a tree is freed
         return known[1]
-    children: list[ast.AST] = []
-    for name in _fields(type(node)):
-        value = getattr(node, name, None)
-        if isinstance(value, ast.AST):
-            children.append(value)
-        elif isinstance(value, list):
-            children.extend(item for item in value if isinstance(item, ast.AST))
-    children.reverse()
+    children = children_in_reverse(node)
     _CHILDREN[id(node)] = (node, children)
     return children
 

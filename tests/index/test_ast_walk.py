@@ -1,0 +1,70 @@
+"""The index's own AST walk must see exactly the nodes ``ast`` itself does."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from celery_codemods.rules._ast_walk import children_in_reverse, children_reversed, forget_walks
+
+_EVERY_FORM = """
+from . import a as b, c
+import x.y
+global_name: int = 1
+def f(p, /, q=1, *args, r, s=2, **kw) -> "T":
+    global g
+    nonlocal_ = lambda z: z
+    async def inner():
+        async with w as (v, u):
+            await v
+        async for i in u:
+            yield i
+    with open(p) as fh, x:
+        pass
+    try:
+        del q
+    except (ValueError, TypeError) as exc:
+        raise RuntimeError("x") from exc
+    else:
+        pass
+    finally:
+        pass
+    match q:
+        case {"k": 1, **rest}:
+            pass
+        case Point(x=0, y=[1, *others]) | None:
+            pass
+        case str() as s if s:
+            pass
+        case True:
+            pass
+    return {**kw, "a": [i async for i in u if i]}, f"{q!r:>{s}}", q[1:2, ...], (y := 3), not q, -q, q if s else r
+class C(Base, metaclass=M):
+    x: int
+    def m(self): nonlocal_ = 1
+assert f, "msg"
+"""
+
+
+def _expected(node: ast.AST) -> list[ast.AST]:
+    return [child for child in ast.iter_child_nodes(node) if not isinstance(child, ast.expr_context)]
+
+
+def test_children_are_the_ast_modules_own_for_every_statement_and_expression_form() -> None:
+    tree = ast.parse(_EVERY_FORM)
+    checked = 0
+    for node in ast.walk(tree):
+        assert children_in_reverse(node)[::-1] == _expected(node), ast.dump(node)[:80]
+        checked += 1
+    assert checked > 150
+
+
+@pytest.mark.parametrize("source_file", sorted(Path("celery_codemods/index").glob("*.py"))[:6])
+def test_remembered_children_match_fresh_ones_on_real_sources(source_file: Path) -> None:
+    tree = ast.parse(source_file.read_text())
+    for node in ast.walk(tree):
+        assert children_reversed(node) == children_in_reverse(node)
+        assert children_reversed(node)[::-1] == _expected(node)
+    forget_walks()
