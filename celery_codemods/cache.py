@@ -15,7 +15,6 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -147,6 +146,8 @@ def read_pickle(file: Path) -> object:
 
 def write_pickle(file: Path, value: object) -> None:
     """Replace ``file`` atomically: concurrent runs only ever read a whole file (the last writer wins)."""
+    import tempfile  # only runs that write pay for it
+
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.stem}-", suffix=".tmp")
