@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from celery_codemods.index.calls import ModuleCalls, extract_calls
 from celery_codemods.index.context import ModuleContext
 from celery_codemods.index.models import ModuleModelFacts, extract_classes
+from celery_codemods.rules._ast_walk import walk_all
 
 _ID_KEYWORDS = ("pk", "id")
 _DICT_METHODS = frozenset({"get", "items", "keys", "values", "update", "pop", "setdefault", "copy"})
@@ -68,55 +70,92 @@ def extract_function(node: ast.FunctionDef | ast.AsyncFunctionDef) -> TaskBody:
         if default is not None:
             defaults[arg.arg] = default
     names = {arg.arg for arg in [*ordered, *args.kwonlyargs]}
-    local_names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | names
-    uses = tuple(_param_use(node, name, defaults.get(name)) for name in sorted(names))
-    return TaskBody(params=uses, local_names=frozenset(local_names))
+    uses = {name: _Use() for name in names}
+    local_names = set(names)
+    for sub in walk_all(ast.Module(body=node.body, type_ignores=[])):
+        if type(sub) is ast.Name:
+            local_names.add(sub.id)
+        _read_use(sub, uses)
+    for outside in ast.iter_child_nodes(node):  # decorators, defaults, annotations
+        if not isinstance(outside, ast.stmt):
+            local_names.update(n.id for n in ast.walk(outside) if isinstance(n, ast.Name))
+    params = tuple(uses[name].freeze(name, defaults.get(name)) for name in sorted(names))
+    return TaskBody(params=params, local_names=frozenset(local_names))
 
 
-def _param_use(node: ast.FunctionDef | ast.AsyncFunctionDef, name: str, default: ast.expr | None) -> ParamUse:
-    attributes: set[str] = set()
-    iterated = used_as_id = used_as_data = False
-    for sub in ast.walk(ast.Module(body=node.body, type_ignores=[])):
-        if isinstance(sub, ast.Attribute) and _is_name(sub.value, name):
-            attributes.add(sub.attr)
-            used_as_data |= sub.attr in _DICT_METHODS
-        elif isinstance(sub, ast.Subscript) and _is_name(sub.value, name):
-            used_as_data = True
-        elif isinstance(sub, ast.For | ast.AsyncFor | ast.comprehension) and _is_name(sub.iter, name):
-            iterated = True
-        elif isinstance(sub, ast.Call):
-            used_as_id |= _passes_as_key(sub, name)
-    only_iterated, item_attributes, item_used_as_data = _item_use(node.body, name)
-    return ParamUse(
-        name=name,
-        attributes=frozenset(attributes),
-        iterated=iterated,
-        used_as_id=used_as_id,
-        used_as_data=used_as_data,
-        default=ast.unparse(default) if default is not None else None,
-        only_iterated=only_iterated,
-        item_attributes=item_attributes,
-        item_used_as_data=item_used_as_data,
-    )
+@dataclass
+class _Use:
+    """What one walk of the body learns about one parameter (see ``ParamUse``)."""
+
+    attributes: set[str] = field(default_factory=set)
+    iterated: bool = False
+    used_as_id: bool = False
+    used_as_data: bool = False
+    loads: int = 0
+    iterations: int = 0
+    item_attributes: set[str] = field(default_factory=set)
+    item_used_as_data: bool = False
+
+    def freeze(self, name: str, default: ast.expr | None) -> ParamUse:
+        return ParamUse(
+            name=name,
+            attributes=frozenset(self.attributes),
+            iterated=self.iterated,
+            used_as_id=self.used_as_id,
+            used_as_data=self.used_as_data,
+            default=ast.unparse(default) if default is not None else None,
+            only_iterated=self.loads > 0 and self.loads == self.iterations,
+            item_attributes=frozenset(self.item_attributes),
+            item_used_as_data=self.item_used_as_data,
+        )
 
 
-def _item_use(body: list[ast.stmt], name: str) -> tuple[bool, frozenset[str], bool]:
-    """(only iterated, attributes used on the items, items subscripted) for parameter ``name``."""
-    loads = iterations = 0
-    attributes: set[str] = set()
-    as_data = False
-    for sub in ast.walk(ast.Module(body=body, type_ignores=[])):
-        if isinstance(sub, ast.Name) and sub.id == name and isinstance(sub.ctx, ast.Load):
-            loads += 1
+_LOOPS = frozenset({ast.For, ast.AsyncFor, ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp})
+
+
+def _read_use(sub: ast.AST, uses: dict[str, _Use]) -> None:
+    if type(sub) is ast.Name:
+        use = uses.get(sub.id)
+        if use is not None and type(sub.ctx) is ast.Load:
+            use.loads += 1
+    elif type(sub) is ast.Attribute:
+        use = _use_of(sub.value, uses)
+        if use is not None:
+            use.attributes.add(sub.attr)
+            use.used_as_data |= sub.attr in _DICT_METHODS
+    elif type(sub) is ast.Subscript:
+        use = _use_of(sub.value, uses)
+        if use is not None:
+            use.used_as_data = True
+    elif type(sub) is ast.Call:
+        for name in _keys_passed(sub, uses):
+            uses[name].used_as_id = True
+    elif type(sub) is ast.comprehension or type(sub) in _LOOPS:
+        _read_loop(sub, uses)
+
+
+def _read_loop(sub: ast.AST, uses: dict[str, _Use]) -> None:
+    if isinstance(sub, ast.For | ast.AsyncFor | ast.comprehension):
+        use = _use_of(sub.iter, uses)
+        if use is not None:
+            use.iterated = True
+    for name, use in uses.items():
         for item, scope in _loops_over(sub, name):
-            iterations += 1
-            for inner in scope:
-                for node in ast.walk(inner):
-                    if isinstance(node, ast.Attribute) and _is_name(node.value, item):
-                        attributes.add(node.attr)
-                    elif isinstance(node, ast.Subscript) and _is_name(node.value, item):
-                        as_data = True
-    return loads > 0 and loads == iterations, frozenset(attributes), as_data
+            use.iterations += 1
+            _read_item_use(item, scope, use)
+
+
+def _read_item_use(item: str, scope: list[ast.AST], use: _Use) -> None:
+    for inner in scope:
+        for node in ast.walk(inner):
+            if isinstance(node, ast.Attribute) and _is_name(node.value, item):
+                use.item_attributes.add(node.attr)
+            elif isinstance(node, ast.Subscript) and _is_name(node.value, item):
+                use.item_used_as_data = True
+
+
+def _use_of(node: ast.expr, uses: dict[str, _Use]) -> _Use | None:
+    return uses.get(node.id) if isinstance(node, ast.Name) else None
 
 
 def _loops_over(node: ast.AST, name: str) -> list[tuple[str, list[ast.AST]]]:
@@ -137,15 +176,18 @@ def _is_name(node: ast.expr, name: str) -> bool:
     return isinstance(node, ast.Name) and node.id == name
 
 
-def _passes_as_key(call: ast.Call, name: str) -> bool:
+def _keys_passed(call: ast.Call, uses: dict[str, _Use]) -> Iterator[str]:
+    """Parameters passed as ``pk=``/``id=``/``..._id=`` or to ``get_object_or_404``/``in_bulk``."""
     for keyword in call.keywords:
-        if keyword.arg is None or not _is_name(keyword.value, name):
+        value = keyword.value
+        if keyword.arg is None or not isinstance(value, ast.Name) or value.id not in uses:
             continue
         key = keyword.arg.split("__")[0] if "__" in keyword.arg else keyword.arg
         if key in _ID_KEYWORDS or key.endswith("_id") or keyword.arg.endswith(("__pk", "__id")):
-            return True
+            yield value.id
     func = call.func
     is_shortcut = isinstance(func, ast.Name | ast.Attribute) and (
         (func.id if isinstance(func, ast.Name) else func.attr) in {"get_object_or_404", "in_bulk"}
     )
-    return is_shortcut and any(_is_name(arg, name) for arg in call.args[1:])
+    if is_shortcut:
+        yield from (arg.id for arg in call.args[1:] if isinstance(arg, ast.Name) and arg.id in uses)
