@@ -1,14 +1,16 @@
 """Benchmark celery-codemod on the pinned real projects of shared/CORPUS.md.
 
-    python benchmarks/run.py [--cache-dir DIR] [--jobs N] [--project NAME ...]
+    python benchmarks/run.py [--cache-dir DIR] [--jobs N] [--repeat N] [--project NAME ...]
 
 Downloads each pinned wheel once into the cache dir (outside the repository),
 extracts it, and reports, side by side in one run: the floor (read every file;
 `ast.parse` every file in one process; LibCST parse of every file), LibCST's
 own codemod runner applying a no-op codemod with the same jobs, and
 celery-codemod `check` and `fix --diff`, cold (empty index cache) and warm.
-For each: wall time, CPU time, peak RSS, files per second. Every measurement
-runs in a fresh interpreter, as a user would run it.
+For each: wall time, CPU time, peak RSS, files per second, the median of
+``--repeat`` runs. Every measurement runs in a fresh interpreter, as a user
+would run it, with the tool's bytecode compiled first (an install compiles it;
+``PYTHONDONTWRITEBYTECODE`` would otherwise make every run compile the tool).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import tempfile
 import textwrap
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,7 +123,14 @@ LIBCST_NOOP = textwrap.dedent(
 )
 
 
-def run_project(name: str, cache: Path, jobs: int, with_libcst: bool) -> list[tuple[str, Sample]]:
+def median_of(repeat: int, run: Callable[[], Sample]) -> Sample:
+    """The median wall time's run (CPU and RSS from that same run), and the worst exit code."""
+    samples = sorted((run() for _ in range(repeat)), key=lambda sample: sample.wall)
+    middle = samples[len(samples) // 2]
+    return Sample(middle.wall, middle.cpu, middle.peak_rss_mb, max(sample.exit_code for sample in samples))
+
+
+def run_project(name: str, cache: Path, jobs: int, with_libcst: bool, repeat: int) -> list[tuple[str, Sample]]:
     source = fetch(name, cache)
     work = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     tree = work / source.name
@@ -128,23 +138,36 @@ def run_project(name: str, cache: Path, jobs: int, with_libcst: bool) -> list[tu
     index_cache = work / "index-cache"
     env = {**os.environ, "CELERY_CODEMOD_CACHE_DIR": str(index_cache), "PYTHONPATH": str(ROOT)}
     tool = [sys.executable, "-m", "celery_codemods"]
+
+    def floor(command: list[str]) -> Sample:
+        return median_of(repeat, lambda: measure(command))
+
+    def cold(arguments: list[str]) -> Sample:
+        def run() -> Sample:
+            shutil.rmtree(index_cache, ignore_errors=True)
+            return measure([*tool, *arguments, "-q", "-j", str(jobs), str(tree)], env)
+
+        return median_of(repeat, run)
+
+    def warm(arguments: list[str]) -> Sample:
+        measure([*tool, *arguments, "-q", "-j", str(jobs), str(tree)], env)  # fills the cache for this command
+        return median_of(repeat, lambda: measure([*tool, *arguments, "-q", "-j", str(jobs), str(tree)], env))
+
     samples: list[tuple[str, Sample]] = [
-        ("floor: read every file", measure([sys.executable, "-c", FLOOR_READ, str(tree)])),
-        ("floor: ast.parse every file (1 process)", measure([sys.executable, "-c", FLOOR_AST, str(tree)])),
+        ("floor: read every file", floor([sys.executable, "-c", FLOOR_READ, str(tree)])),
+        ("floor: ast.parse every file (1 process)", floor([sys.executable, "-c", FLOOR_AST, str(tree)])),
     ]
-    if with_libcst:
+    if with_libcst:  # minutes per run: measured once
         samples.append(
             ("floor: LibCST parse every file (1 process)", measure([sys.executable, "-c", FLOOR_LIBCST, str(tree)]))
         )
         samples.append(
             (f"LibCST no-op codemod, {jobs} jobs", measure([sys.executable, "-c", LIBCST_NOOP, str(tree), str(jobs)]))
         )
-    shutil.rmtree(index_cache, ignore_errors=True)
-    samples.append(("check, cold", measure([*tool, "check", "-q", "-j", str(jobs), str(tree)], env)))
-    samples.append(("check, warm", measure([*tool, "check", "-q", "-j", str(jobs), str(tree)], env)))
-    shutil.rmtree(index_cache, ignore_errors=True)
-    samples.append(("fix --diff, cold", measure([*tool, "fix", "--diff", "-q", "-j", str(jobs), str(tree)], env)))
-    samples.append(("fix --diff, warm", measure([*tool, "fix", "--diff", "-q", "-j", str(jobs), str(tree)], env)))
+    samples.append(("check, cold", cold(["check"])))
+    samples.append(("check, warm", warm(["check"])))
+    samples.append(("fix --diff, cold", cold(["fix", "--diff"])))
+    samples.append(("fix --diff, warm", warm(["fix", "--diff"])))
     shutil.rmtree(work, ignore_errors=True)
     return samples
 
@@ -173,13 +196,15 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--project", action="append", choices=sorted(PROJECTS), help="default: all")
     parser.add_argument("--skip-libcst", action="store_true", help="skip the slow LibCST floor and no-op runs")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
     args = parser.parse_args()
-    print(f"Machine: {machine()}; jobs {args.jobs}\n")
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "celery_codemods")], check=True)
+    print(f"Machine: {machine()}; jobs {args.jobs}; median of {args.repeat} runs\n")
     for name in args.project or sorted(PROJECTS):
         source = fetch(name, args.cache_dir)
         python_files = list(source.rglob("*.py"))
         size = sum(p.stat().st_size for p in python_files) / 1e6
-        samples = run_project(name, args.cache_dir, args.jobs, not args.skip_libcst)
+        samples = run_project(name, args.cache_dir, args.jobs, not args.skip_libcst, args.repeat)
         print(report(name, len(python_files), size, samples), "\n", flush=True)
 
 
