@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import re
 import warnings
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -28,7 +29,9 @@ from celery_codemods.index.context import LINE_BREAK as _LINE_BREAK
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.rules.base import Rule
 from celery_codemods.settings import Settings
+from celery_codemods.toplevel import SourceLines, StatementSpan, default_indent, default_newline, top_level_statements
 
+_BARE_CR = re.compile(r"\r(?!\n)")
 _LOGGER_SPELLINGS = ("logger", "log", "LOGGER", "LOG", "_logger", "_log")
 
 
@@ -170,6 +173,29 @@ def _edit_applier(
 def _rewrite(
     text: str, facts: ModuleFacts, edits: Sequence[Edit], rules: Mapping[str, Rule], settings: Settings
 ) -> RewriteOutcome:
+    by_key = _edits_by_key(edits)
+    partial = _rewrite_statements(text, facts, by_key, rules, settings)
+    if partial is not None:
+        return RewriteOutcome(new_text=partial)
+    return _rewrite_module(text, facts, edits, by_key, rules, settings)
+
+
+def _edits_by_key(edits: Sequence[Edit]) -> dict[tuple[str, int, int], list[Edit]]:
+    by_key: dict[tuple[str, int, int], list[Edit]] = defaultdict(list)
+    for edit in sorted(edits, key=lambda e: e.rule):
+        by_key[("Module", 0, 0) if edit.node == "Module" else (edit.node, edit.line, edit.col)].append(edit)
+    return by_key
+
+
+def _rewrite_module(
+    text: str,
+    facts: ModuleFacts,
+    edits: Sequence[Edit],
+    by_key: Mapping[tuple[str, int, int], list[Edit]],
+    rules: Mapping[str, Rule],
+    settings: Settings,
+) -> RewriteOutcome:
+    """The whole file parsed and transformed: for what the statement-level rewrite does not handle."""
     from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
     try:
@@ -178,9 +204,6 @@ def _rewrite(
         return RewriteOutcome(error=f"LibCST cannot parse it: {exc.message} (line {exc.raw_line})")
     except cst.CSTValidationError as exc:  # valid to ast, not to Python's compiler (`except:` not last)
         return RewriteOutcome(error=f"LibCST cannot parse it: {exc}")
-    by_key: dict[tuple[str, int, int], list[Edit]] = defaultdict(list)
-    for edit in sorted(edits, key=lambda e: e.rule):
-        by_key[("Module", 0, 0) if edit.node == "Module" else (edit.node, edit.line, edit.col)].append(edit)
     ctx = EditContext(facts, settings)
     applied: set[int] = set()
     edit_lines = sorted({line for kind, line, _ in by_key if kind != "Module"})
@@ -204,8 +227,144 @@ def _rewrite(
     return RewriteOutcome(new_text=new_text)
 
 
+@dataclass
+class _Region:
+    """Consecutive top-level statements parsed alone: ``text[start:end]``, whose first line is ``line``."""
+
+    start: int
+    end: int
+    line: int
+    statements: int
+    module: cst.Module | None = None
+
+
+def _rewrite_statements(
+    text: str,
+    facts: ModuleFacts,
+    by_key: Mapping[tuple[str, int, int], list[Edit]],
+    rules: Mapping[str, Rule],
+    settings: Settings,
+) -> str | None:
+    """The new text, LibCST parsing only the top-level statements with edits; None to do the whole file.
+
+    Parsing, resolving positions and generating code for a whole large file
+    cost far more than the edits. Statements are cut where LibCST cuts them
+    (``toplevel``) and their new code spliced into the untouched text. The
+    module head (leading simple statements and the first compound one) is
+    parsed too when imports or a logger are added. What needs the whole
+    module (a Module edit, removing an unused import) falls back to it, and so
+    does anything unexpected: the whole-file rewrite is the reference.
+    """
+    from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+
+    if ("Module", 0, 0) in by_key or "\f" in text or _BARE_CR.search(text):
+        return None
+    lines = SourceLines(text)
+    tree = _parse_ast(text)
+    spans = top_level_statements(tree, lines) if tree is not None else None
+    if not spans:
+        return None
+    edit_lines = sorted({line for _, line, _ in by_key})
+    holding = _spans_holding(spans, edit_lines)
+    indent = default_indent(text, spans, lines)
+    if holding is None or indent is None:
+        return None
+    style = (default_newline(text), indent)
+    head = _head_region(spans, lines)
+    regions = {0: head} if min(holding) < head.statements else {}
+    for index in sorted(holding):
+        if index >= head.statements:
+            span = spans[index]
+            regions[index] = _Region(lines.offset(span.first), lines.offset(span.last + 1), span.first, 1)
+    ctx = EditContext(facts, settings)
+    applied: set[int] = set()
+    for region in regions.values():
+        module = _parse_region(text, region, style)
+        if module is None:
+            return None
+        positions, edited = _positions_of_edited_statements(module, edit_lines, region.line)
+        top_level = {id(statement) for statement in module.body}
+        region.module = module.visit(_edit_applier(by_key, positions, rules, ctx, applied, top_level, edited))
+    if len(applied) != sum(len(group) for group in by_key.values()):
+        return None
+    if ctx.codemod_context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY):
+        return None  # whether an import is still used is a question about the whole module
+    adds_imports = ctx.new_logger is not None or ctx.codemod_context.scratch.get(AddImportsVisitor.CONTEXT_KEY)
+    if adds_imports and not _edit_head(text, regions, head, style, ctx):
+        return None
+    new_text = _splice(text, sorted(regions.values(), key=lambda region: region.start))
+    return new_text if verify_parses(new_text) is None else None
+
+
+def _parse_ast(text: str) -> ast.Module | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _spans_holding(spans: Sequence[StatementSpan], edit_lines: Sequence[int]) -> set[int] | None:
+    """Indexes of the statements holding an edit; None when an edit lies in none of them."""
+    firsts = [span.first for span in spans]
+    holding: set[int] = set()
+    for line in edit_lines:
+        index = bisect.bisect_right(firsts, line) - 1
+        if index < 0 or line > spans[index].last:
+            return None
+        holding.add(index)
+    return holding or None
+
+
+def _head_region(spans: Sequence[StatementSpan], lines: SourceLines) -> _Region:
+    """From the file's start through its first compound statement: where imports and a logger go."""
+    count = next((index + 1 for index, span in enumerate(spans) if span.compound), len(spans))
+    return _Region(0, lines.offset(spans[count - 1].last + 1), 1, count)
+
+
+def _parse_region(text: str, region: _Region, style: tuple[str, str]) -> cst.Module | None:
+    """The region parsed alone, or None unless LibCST sees it as it would in the whole file."""
+    try:
+        module = cst.parse_module(text[region.start : region.end])
+    except (cst.ParserSyntaxError, cst.CSTValidationError):
+        return None
+    # New nodes take the module's newline and indent: the region's must be the file's.
+    if (module.default_newline, module.default_indent) != style:
+        return None
+    if len(module.body) != region.statements or module.footer or (region.start and module.header):
+        return None
+    return module
+
+
+def _edit_head(text: str, regions: dict[int, _Region], head: _Region, style: tuple[str, str], ctx: EditContext) -> bool:
+    if 0 not in regions:
+        head.module = _parse_region(text, head, style)
+        if head.module is None:
+            return False
+        regions[0] = head
+    module = regions[0].module
+    assert module is not None
+    if ctx.new_logger is not None:
+        module = _add_logger(module, ctx)
+    regions[0].module = _add_imports(module, ctx)
+    return True
+
+
+def _splice(text: str, regions: Sequence[_Region]) -> str:
+    pieces: list[str] = []
+    cursor = 0
+    for region in regions:
+        assert region.module is not None
+        pieces.append(text[cursor : region.start])
+        pieces.append(_keep_final_newline(text[region.start : region.end], region.module.code))
+        cursor = region.end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
 def _positions_of_edited_statements(
-    module: cst.Module, edit_lines: Sequence[int]
+    module: cst.Module, edit_lines: Sequence[int], first_line: int = 1
 ) -> tuple[dict[cst.CSTNode, CodeRange], set[int]]:
     """Positions of the nodes in top-level statements that hold an edit, and those statements' ids.
 
@@ -217,7 +376,7 @@ def _positions_of_edited_statements(
 
     positions: dict[cst.CSTNode, CodeRange] = {}
     edited: set[int] = set()
-    first = 1 + len(module.header)
+    first = first_line + len(module.header)
     for statement in module.body:
         code = module.code_for_node(statement)
         breaks = len(_LINE_BREAK.findall(code))

@@ -1,0 +1,263 @@
+"""Statement-level rewrites: only the edited top-level statements go through LibCST.
+
+The whole-file rewrite is the reference: wherever the statement-level one
+answers, it must answer the same text, and it must step aside (None) for
+what needs the whole module.
+"""
+
+from __future__ import annotations
+
+import ast
+import codecs
+import textwrap
+from collections import defaultdict
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from celery_codemods import rewrite
+from celery_codemods.api import analyze, fix_allowed, plan_fixes
+from celery_codemods.findings import Edit
+from celery_codemods.sourcefile import read_source
+from celery_codemods.toplevel import SourceLines, default_indent, default_newline, top_level_statements
+from tests.helpers import settings_for, write_tree
+
+CORPUS = Path(__file__).parent.parent / "corpus"
+
+SHAPES = {
+    "decorators, footer comments, joined statements": (
+        "# header\n\nimport os\n\n\n@a.b(\n    x=1,\n)  # trailing\n@c\ndef f():\n    pass\n    # footer\n"
+        "\n# next statement's\nA = 1; B = 2\n"
+    ),
+    "footer after a less indented comment": "def f():\n    x\n# top\n    # deep\ny = 1\n",
+    "whitespace-only line at block indent": "def f():\n    x\n    \n# top\ny = 1\n",
+    "elif block": "if a:\n  x\nelif b:\n    y\n  # two\n    # four\nz = 1\n",
+    "else holding an if": "if a:\n  x\nelse:\n  if b:\n      y\n  # two\nz = 1\n",
+    "try with finally": "try:\n    x\nexcept E:\n  y\nfinally:\n        z\n        # eight\n    # four\nw = 1\n",
+    "suite on the clause line": "class A: pass\n    # indented, after a suite\nB = 1\n",
+    "comments at the end of the file": "def f():\n    x\n    # deep\n\n# top\n",
+    "no final newline": "import os\n\ndef f():\n    return 1",
+    "crlf": "import os\r\n\r\n@d\r\ndef f():\r\n    x\r\n    # deep\r\n\r\ny = 1\r\n",
+    "tabs": "if a:\n\tb\n\t# tab\nc = 1\n",
+    "first indent after a one-line compound": "if a: b\nx = [\n        1]\nif c:\n   d\n",
+    "no indented block": "x = 1\ny = 2\n",
+    "async and with": "async def f():\n    async with a:\n        pass\n  # two\nwith b:\n  pass\n",
+}
+
+
+def _assert_cut_like_libcst(text: str) -> None:
+    module = cst.parse_module(text)
+    lines = SourceLines(text)
+    spans = top_level_statements(ast.parse(text), lines)
+    assert spans is not None
+    assert len(spans) == len(module.body)
+    assert default_newline(text) == module.default_newline
+    assert default_indent(text, spans, lines) == module.default_indent
+    for span, statement in zip(spans, module.body, strict=True):
+        whole = module.code_for_node(statement)
+        leading = "".join(module.code_for_node(line) for line in statement.leading_lines)
+        cut = text[lines.offset(span.first) : lines.offset(span.last + 1)]
+        if not module.has_trailing_newline and statement is module.body[-1] and not module.footer:
+            cut += module.default_newline  # code_for_node ends every statement with a line break
+        assert cut == whole[len(leading) :]
+
+
+@pytest.mark.parametrize("text", SHAPES.values(), ids=SHAPES.keys())
+def test_statements_are_cut_where_libcst_cuts_them(text: str) -> None:
+    _assert_cut_like_libcst(text)
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.rglob("*.py")), ids=lambda path: str(path.relative_to(CORPUS)))
+def test_corpus_files_are_cut_where_libcst_cuts_them(path: Path) -> None:
+    _assert_cut_like_libcst(read_source(path).text)
+
+
+def test_a_top_level_match_statement_is_left_to_the_whole_file() -> None:
+    text = "match x:\n    case 1:\n        pass\n"
+    assert top_level_statements(ast.parse(text), SourceLines(text)) is None
+
+
+def _both_rewrites(
+    root: Path, files: dict[str, str], select: str | tuple[str, ...], name: str
+) -> tuple[str | None, str]:
+    """The statement-level and the whole-file rewrite of ``name``, from the same plan."""
+    write_tree(root, files)
+    analysis = analyze([root], settings_for(select, unsafe_fixes=True))
+    path = str(root / name)
+    edits: list[Edit] = []
+    for finding in analysis.findings:
+        if fix_allowed(finding, analysis.settings) and finding.fix is not None:
+            edits.extend(edit for edit in finding.fix.edits if edit.path == path and edit not in edits)
+    assert edits, "the case must plan edits in the file"
+    facts = analysis.project.modules[path]
+    text = read_source(Path(path)).text
+    by_key = rewrite._edits_by_key(edits)
+    partial = rewrite._rewrite_statements(text, facts, by_key, analysis.rules, analysis.settings)
+    whole = rewrite._rewrite_module(text, facts, edits, by_key, analysis.rules, analysis.settings)
+    assert whole.new_text is not None, whole.error
+    return partial, whole.new_text
+
+
+TASKS = """\
+\"\"\"Tasks.\"\"\"
+from celery import shared_task
+
+TIMEOUT = 5; RETRIES = 2
+
+
+@shared_task(
+    bind=True,
+)  # the task
+def first(self, x):
+    try:
+        x()
+    except Exception:
+        pass
+    # the end of first
+
+
+class Unrelated:
+    def method(self):
+        try:
+            pass
+        except Exception:
+            pass
+
+
+# comment above last
+@shared_task
+def last(x):
+    return x
+"""
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        pytest.param(lambda text: text, id="lf"),
+        pytest.param(lambda text: text.replace("\n", "\r\n"), id="crlf"),
+        pytest.param(lambda text: text.rstrip("\n"), id="no-final-newline"),
+        pytest.param(lambda text: text.replace("    ", "  "), id="two-space-indent"),
+        pytest.param(lambda text: "import logging\n" + text, id="logging-imported-above-the-docstring"),
+        pytest.param(lambda text: text.replace('"""Tasks."""\n', "# only a comment\n"), id="no-docstring"),
+    ],
+)
+def test_statement_level_rewrite_matches_the_whole_file(tmp_path: Path, variant: object) -> None:
+    assert callable(variant)
+    partial, whole = _both_rewrites(tmp_path, {"tasks.py": variant(TASKS)}, ("CEL001", "CEL002"), "tasks.py")
+    assert partial is not None
+    assert partial == whole
+
+
+def test_an_edit_in_the_module_head_shares_its_region_with_the_new_imports(tmp_path: Path) -> None:
+    source = "from celery import shared_task\n\nshared_task(lambda: 1)\n\n\n@shared_task\ndef ping():\n    return 1\n"
+    partial, whole = _both_rewrites(tmp_path, {"tasks.py": source}, "CEL002", "tasks.py")
+    assert partial == whole
+
+
+CELERY_LAYOUT = {
+    "shop/__init__.py": "from .celery import app as celery_app\n",
+    "shop/celery.py": "from celery import Celery\n\napp = Celery('shop')\n",
+    "notifications/__init__.py": "",
+    "notifications/apps.py": "from django.apps import AppConfig\n\n\nclass C(AppConfig):\n    name = 'notifications'\n",
+}
+
+
+def test_removing_an_unused_import_is_left_to_the_whole_file(tmp_path: Path) -> None:
+    tasks = "from shop.celery import app\n\n\n@app.task\ndef send_digest(user_id):\n    pass\n"
+    files = {**CELERY_LAYOUT, "notifications/tasks.py": tasks}
+    partial, whole = _both_rewrites(tmp_path, files, "CEL502", "notifications/tasks.py")
+    assert partial is None
+    assert "from celery import shared_task" in whole
+
+
+def test_a_module_edit_is_left_to_the_whole_file(tmp_path: Path) -> None:
+    source = "from celery.task import task\n\n\n@task\ndef ping():\n    return 1\n"
+    partial, whole = _both_rewrites(tmp_path, {"tasks.py": source}, "CEL501", "tasks.py")
+    assert partial is None
+    assert "celery.task" not in whole
+
+
+def test_a_region_whose_line_ending_is_not_the_files_is_left_to_the_whole_file(tmp_path: Path) -> None:
+    # New lines take the module's first line ending; a region starting with another would take that one.
+    source = (
+        "from celery import shared_task\n\n\nclass A:\n    pass\n\n\n@shared_task\r\ndef ping():\r\n    return 1\r\n"
+    )
+    partial, whole = _both_rewrites(tmp_path, {"tasks.py": source}, "CEL002", "tasks.py")
+    assert partial is None
+    assert '    logger.info("ping started")\n' in whole
+
+
+def test_mixed_line_endings_inside_the_head_region_still_match(tmp_path: Path) -> None:
+    source = "from celery import shared_task\n\n\n@shared_task\r\ndef ping():\r\n    return 1\r\n"
+    partial, whole = _both_rewrites(tmp_path, {"tasks.py": source}, "CEL002", "tasks.py")
+    assert partial == whole
+
+
+@pytest.fixture
+def whole_file_counter(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How many files went through the whole-file rewrite, by name."""
+    calls: dict[str, int] = defaultdict(int)
+    original = rewrite._rewrite_module
+
+    def counting(text: str, facts, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls[Path(facts.path).name] += 1
+        return original(text, facts, *args, **kwargs)
+
+    monkeypatch.setattr(rewrite, "_rewrite_module", counting)
+    return calls
+
+
+def test_a_statement_level_file_next_to_a_whole_file_one(tmp_path: Path, whole_file_counter: dict[str, int]) -> None:
+    files = {
+        **CELERY_LAYOUT,
+        "notifications/tasks.py": "from shop.celery import app\n\n\n@app.task\ndef send_digest(user_id):\n    pass\n",
+        "notifications/other.py": "from celery import shared_task\n\n\n@shared_task\ndef ping():\n    return 1\n",
+    }
+    write_tree(tmp_path, files)
+    plan = plan_fixes(analyze([tmp_path], settings_for(("CEL002", "CEL502"))))
+    assert not plan.errors and not plan.withheld
+    new = {Path(change.path).name: change.new_text for change in plan.changes}
+    assert dict(whole_file_counter) == {"tasks.py": 1}
+    assert new["other.py"] == textwrap.dedent(
+        """\
+        from celery import shared_task
+        import logging
+
+        logger = logging.getLogger(__name__)
+
+
+        @shared_task
+        def ping():
+            logger.info("ping started")
+            logger.info("ping completed")
+            return 1
+        """
+    )
+    assert new["tasks.py"] == "from celery import shared_task\n\n\n@shared_task\ndef send_digest(user_id):\n    pass\n"
+
+
+def test_a_bom_crlf_file_without_final_newline_is_rewritten_statement_by_statement(
+    tmp_path: Path, whole_file_counter: dict[str, int]
+) -> None:
+    source = (
+        '"""Doc."""\r\nfrom celery import shared_task\r\n\r\n\r\n@shared_task(\r\n    bind=True,\r\n)  # trailing\r\n'
+        "def ping(self, x):\r\n    try:\r\n        x()\r\n    except Exception:\r\n        pass\r\n"
+        "    # footer comment\r\n\r\n# between\r\nOTHER = 1; MORE = 2\r\n\r\n"
+        "@shared_task\r\ndef last(x):\r\n    return x"
+    )
+    (tmp_path / "tasks.py").write_bytes(codecs.BOM_UTF8 + source.encode())
+    plan = plan_fixes(analyze([tmp_path], settings_for(("CEL001", "CEL002"), unsafe_fixes=True)))
+    assert not whole_file_counter
+    (change,) = plan.changes
+    expected = (
+        '"""Doc."""\r\nfrom celery import shared_task\r\nimport logging\r\n\r\nlogger = logging.getLogger(__name__)\r\n'
+        "\r\n\r\n@shared_task(\r\n    bind=True,\r\n)  # trailing\r\n"
+        'def ping(self, x):\r\n    logger.info("ping started")\r\n    try:\r\n        x()\r\n    except Exception:\r\n'
+        '        logger.exception("ping: exception ignored")\r\n    logger.info("ping completed")\r\n'
+        "    # footer comment\r\n\r\n# between\r\nOTHER = 1; MORE = 2\r\n\r\n@shared_task\r\ndef last(x):\r\n"
+        '    logger.info("last started")\r\n    result = x\r\n    logger.info("last completed")\r\n    return result'
+    )
+    assert change.new_text == expected
+    assert change.source.encode(change.new_text).startswith(codecs.BOM_UTF8)
