@@ -58,10 +58,30 @@ def definitions_filter(extra_names: tuple[str, ...]) -> re.Pattern[bytes]:
 
 @lru_cache(maxsize=8)
 def names_filter(names: tuple[str, ...]) -> re.Pattern[bytes] | None:
+    """Any of ``names`` as a whole word; a trie, so each position tries one branch, not every name."""
     if not names:
         return None
-    alternatives = b"|".join(re.escape(name.encode()) for name in sorted(names, key=len, reverse=True))
-    return re.compile(rb"\b(?:" + alternatives + rb")\b")
+    trie: _Trie = {}
+    for name in names:
+        node = trie
+        for byte in name.encode():
+            node = node.setdefault(byte, {})
+        node[_END] = {}
+    return re.compile(rb"\b(?:" + _trie_pattern(trie) + rb")\b")
+
+
+_END = -1
+_Trie = dict[int, "_Trie"]
+
+
+def _trie_pattern(node: _Trie) -> bytes:
+    branches = [re.escape(bytes([byte])) + _trie_pattern(child) for byte, child in sorted(node.items()) if byte != _END]
+    if not branches:
+        return b""
+    body = branches[0] if len(branches) == 1 else b"(?:" + b"|".join(branches) + b")"
+    if _END not in node:
+        return body
+    return b"(?:" + body + b")?"
 
 
 @lru_cache(maxsize=4096)
@@ -87,13 +107,33 @@ def index_file(
     Without ``names`` the first-pass filter applies; with them, the file is
     kept only when it mentions one of those names (a known task).
     """
+    if names is not None:
+        return _index_if_named(path, task_decorators, names)
     try:
         source = read_source(Path(path))
     except SourceError as exc:
         return FileError(path, str(exc))
     if known_digest is not None and source.digest == known_digest:
         return Unchanged(path)
-    pattern = definitions_filter(task_decorators) if names is None else names_filter(names)
+    pattern = definitions_filter(task_decorators)
+    if pattern is None or pattern.search(source.raw) is None or looks_generated(source.raw):
+        return Skipped(path, source.digest)
+    return index_source(path, source, task_decorators)
+
+
+def _index_if_named(path: str, task_decorators: tuple[str, ...], names: tuple[str, ...]) -> IndexResult:
+    """The second pass: most files do not name a task, and need neither decoding nor a hash."""
+    pattern = names_filter(names)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError:
+        raw = b""  # read_source below says why
+    if raw and (pattern is None or pattern.search(raw) is None):
+        return Skipped(path, "")
+    try:
+        source = read_source(Path(path))
+    except SourceError as exc:
+        return FileError(path, str(exc))
     if pattern is None or pattern.search(source.raw) is None or looks_generated(source.raw):
         return Skipped(path, source.digest)
     return index_source(path, source, task_decorators)
