@@ -101,6 +101,22 @@ def walk_all(root: ast.AST) -> Iterator[ast.AST]:
         stack.extend(children_reversed(node))
 
 
+HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
+"""The nodes that can hold statements: no expression can."""
+
+
+def walk_statements(root: ast.AST) -> Iterator[ast.AST]:
+    """``root`` and every statement under it (and the handlers and cases that hold some), in order.
+
+    Expressions are not entered: no statement can be inside one.
+    """
+    stack: list[ast.AST] = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(child for child in children_in_reverse(node) if isinstance(child, HOLDS_STATEMENTS))
+
+
 def walk_function(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:
     cached = _WALKS.get(id(node))
     if cached is None or cached[0] is not node:

@@ -108,6 +108,7 @@ from celery_codemods.findings import Edit, Finding, Fix, Safety
 from celery_codemods.index.context import ModuleContext
 from celery_codemods.index.project import LEGACY_TASK, SHARED_TASK, Project, Task
 from celery_codemods.index.resolve import callee
+from celery_codemods.rules._ast_walk import walk_all, walk_statements
 from celery_codemods.rules.base import Rule
 
 if TYPE_CHECKING:
@@ -298,7 +299,7 @@ def _is_django_app_dir(directory: str) -> bool:
 def _decorator_only_imports(tree: ast.Module) -> Iterator[AppImport]:
     """Names imported once at module level whose every use is ``@<name>.task``."""
     decorator_names: dict[str, list[int]] = {}
-    for node in ast.walk(tree):
+    for node in walk_statements(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             for expression in node.decorator_list:
                 written = callee(expression)
@@ -311,12 +312,14 @@ def _decorator_only_imports(tree: ast.Module) -> Iterator[AppImport]:
     if not decorator_names:
         return
     in_decorators = {node_id for ids in decorator_names.values() for node_id in ids}
-    used_elsewhere = {
-        node.id
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Name) and node.id in decorator_names and id(node) not in in_decorators
-    }
-    bindings = _bindings(tree, frozenset(decorator_names))
+    used_elsewhere: set[str] = set()
+    bindings: dict[str, int] = {}
+    for node in walk_all(tree):
+        if type(node) is ast.Name:
+            if node.id in decorator_names and id(node) not in in_decorators:
+                used_elsewhere.add(node.id)
+        elif isinstance(node, ast.stmt):
+            _count_bindings(node, decorator_names, bindings)
     for statement in tree.body:
         if not isinstance(statement, ast.ImportFrom) or statement.level or not statement.module:
             continue
@@ -326,21 +329,18 @@ def _decorator_only_imports(tree: ast.Module) -> Iterator[AppImport]:
                 yield AppImport(local, statement.module, alias.name, alias.asname)
 
 
-def _bindings(tree: ast.Module, names: frozenset[str]) -> dict[str, int]:
-    """How many statements bind each of ``names`` anywhere (imports, defs, ``global``)."""
-    counts: dict[str, int] = {}
-    for node in ast.walk(tree):
-        bound: list[str] = []
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            bound = [(alias.asname or alias.name).partition(".")[0] for alias in node.names]
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            bound = [node.name]
-        elif isinstance(node, ast.Global | ast.Nonlocal):
-            bound = list(node.names)
-        for name in bound:
-            if name in names:
-                counts[name] = counts.get(name, 0) + 1
-    return counts
+def _count_bindings(node: ast.stmt, names: dict[str, list[int]], counts: dict[str, int]) -> None:
+    """Count the statements that bind each of ``names`` (imports, defs, ``global``)."""
+    bound: list[str] = []
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        bound = [(alias.asname or alias.name).partition(".")[0] for alias in node.names]
+    elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        bound = [node.name]
+    elif isinstance(node, ast.Global | ast.Nonlocal):
+        bound = list(node.names)
+    for name in bound:
+        if name in names:
+            counts[name] = counts.get(name, 0) + 1
 
 
 def _as_shared_task(decorator: cst.Decorator, local: str) -> cst.Decorator:

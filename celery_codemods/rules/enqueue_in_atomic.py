@@ -92,7 +92,7 @@ from celery_codemods.findings import Edit, Finding, Fix, Safety
 from celery_codemods.index.context import ModuleContext
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.index.project import SHARED_TASK, Project, Task
-from celery_codemods.rules._ast_walk import walk_body
+from celery_codemods.rules._ast_walk import HOLDS_STATEMENTS, children_in_reverse, walk_body
 from celery_codemods.rules._atomic import Region, decorated_region, with_regions
 from celery_codemods.rules._celery_version import Version, celery_version
 from celery_codemods.rules.base import Rule
@@ -245,9 +245,7 @@ class EnqueueInAtomic(Rule):
 
 
 def _enqueues(tree: ast.Module, ctx: ModuleContext) -> Iterator[Enqueue]:
-    parents: dict[int, ast.AST] = {}
-    regions: list[Region] = []
-    _scan(tree, None, ctx, parents, regions)
+    regions = _regions(tree, ctx)
     regions_of: dict[int, list[Region]] = {}
     calls: dict[int, ast.Call] = {}
     for region in regions:
@@ -256,19 +254,17 @@ def _enqueues(tree: ast.Module, ctx: ModuleContext) -> Iterator[Enqueue]:
                 assert isinstance(node, ast.Call)
                 calls[id(node)] = node
                 regions_of.setdefault(id(node), []).append(region)
+    if not calls:
+        return
+    parents = _parents(tree)
     for key, call in calls.items():
         yield _enqueue(call, regions_of[key], parents, ctx)
 
 
-def _scan(
-    node: ast.AST,
-    function: ast.FunctionDef | ast.AsyncFunctionDef | None,
-    ctx: ModuleContext,
-    parents: dict[int, ast.AST],
-    regions: list[Region],
-) -> None:
-    """Record each node's parent and every atomic region, with the function it is in."""
-    stack: list[tuple[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef | None]] = [(node, function)]
+def _regions(tree: ast.Module, ctx: ModuleContext) -> list[Region]:
+    """Every atomic region, with the function it is in (only statements can open one)."""
+    regions: list[Region] = []
+    stack: list[tuple[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef | None]] = [(tree, None)]
     while stack:
         current, owner = stack.pop()
         if isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -278,9 +274,21 @@ def _scan(
                 regions.append(region)
         elif isinstance(current, ast.With | ast.AsyncWith):
             regions.extend(with_regions(current, owner, ctx))
-        for child in ast.iter_child_nodes(current):
+        stack.extend(
+            (child, owner) for child in reversed(children_in_reverse(current)) if isinstance(child, HOLDS_STATEMENTS)
+        )
+    return regions
+
+
+def _parents(tree: ast.Module) -> dict[int, ast.AST]:
+    parents: dict[int, ast.AST] = {}
+    stack: list[ast.AST] = [tree]
+    while stack:
+        current = stack.pop()
+        for child in children_in_reverse(current):
             parents[id(child)] = current
-            stack.append((child, owner))
+            stack.append(child)
+    return parents
 
 
 def _is_send(node: ast.AST, ctx: ModuleContext) -> bool:

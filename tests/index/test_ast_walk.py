@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from celery_codemods.rules._ast_walk import children_in_reverse, children_reversed, forget_walks
+from celery_codemods.rules._ast_walk import (
+    HOLDS_STATEMENTS,
+    children_in_reverse,
+    children_reversed,
+    forget_walks,
+    walk_statements,
+)
 
 _EVERY_FORM = """
 from . import a as b, c
@@ -68,3 +74,13 @@ def test_remembered_children_match_fresh_ones_on_real_sources(source_file: Path)
         assert children_reversed(node) == children_in_reverse(node)
         assert children_reversed(node)[::-1] == _expected(node)
     forget_walks()
+
+
+def test_walk_statements_finds_every_statement_in_source_order() -> None:
+    tree = ast.parse(_EVERY_FORM)
+    found = list(walk_statements(tree))
+    assert found[0] is tree
+    expected = [node for node in ast.walk(tree) if isinstance(node, HOLDS_STATEMENTS)]
+    assert sorted(map(id, found[1:])) == sorted(map(id, expected))
+    lines = [node.lineno for node in found[1:] if isinstance(node, ast.stmt)]
+    assert lines == sorted(lines)  # pre-order: a statement before the ones it holds and the next ones
