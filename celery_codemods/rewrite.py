@@ -13,7 +13,7 @@ import bisect
 import re
 import warnings
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -21,10 +21,16 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from libcst.codemod import CodemodContext
     from libcst.metadata import CodeRange
 
+    StatementLines: TypeAlias = Iterable[tuple[cst.BaseStatement, int, int]]
+    """Each top-level statement with its first line (its leading lines included) and its last line."""
+
 from celery_codemods.findings import Edit
+from celery_codemods.imports import add_imports
 from celery_codemods.index.context import LINE_BREAK as _LINE_BREAK
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.rules.base import Rule
@@ -207,7 +213,7 @@ def _rewrite_module(
     ctx = EditContext(facts, settings)
     applied: set[int] = set()
     edit_lines = sorted({line for kind, line, _ in by_key if kind != "Module"})
-    positions, edited = _positions_of_edited_statements(original, edit_lines)
+    positions, edited = _positions_of_edited_statements(original, edit_lines, _lines_from_code(original))
     top_level = {id(statement) for statement in original.body}
     module = original.visit(_edit_applier(by_key, positions, rules, ctx, applied, top_level, edited))
     missed = [edit for edit in edits if id(edit) not in applied]
@@ -229,12 +235,11 @@ def _rewrite_module(
 
 @dataclass
 class _Region:
-    """Consecutive top-level statements parsed alone: ``text[start:end]``, whose first line is ``line``."""
+    """Consecutive top-level statements (``spans``) parsed alone: ``text[start:end]``."""
 
     start: int
     end: int
-    line: int
-    statements: int
+    spans: Sequence[StatementSpan]
     module: cst.Module | None = None
 
 
@@ -271,18 +276,19 @@ def _rewrite_statements(
         return None
     style = (default_newline(text), indent)
     head = _head_region(spans, lines)
-    regions = {0: head} if min(holding) < head.statements else {}
+    regions = {0: head} if min(holding) < len(head.spans) else {}
     for index in sorted(holding):
-        if index >= head.statements:
+        if index >= len(head.spans):
             span = spans[index]
-            regions[index] = _Region(lines.offset(span.first), lines.offset(span.last + 1), span.first, 1)
+            regions[index] = _Region(lines.offset(span.first), lines.offset(span.last + 1), [span])
     ctx = EditContext(facts, settings)
     applied: set[int] = set()
     for region in regions.values():
         module = _parse_region(text, region, style)
         if module is None:
             return None
-        positions, edited = _positions_of_edited_statements(module, edit_lines, region.line)
+        statement_lines = _lines_from_spans(module, region.spans)
+        positions, edited = _positions_of_edited_statements(module, edit_lines, statement_lines)
         top_level = {id(statement) for statement in module.body}
         region.module = module.visit(_edit_applier(by_key, positions, rules, ctx, applied, top_level, edited))
     if len(applied) != sum(len(group) for group in by_key.values()):
@@ -320,7 +326,7 @@ def _spans_holding(spans: Sequence[StatementSpan], edit_lines: Sequence[int]) ->
 def _head_region(spans: Sequence[StatementSpan], lines: SourceLines) -> _Region:
     """From the file's start through its first compound statement: where imports and a logger go."""
     count = next((index + 1 for index, span in enumerate(spans) if span.compound), len(spans))
-    return _Region(0, lines.offset(spans[count - 1].last + 1), 1, count)
+    return _Region(0, lines.offset(spans[count - 1].last + 1), spans[:count])
 
 
 def _parse_region(text: str, region: _Region, style: tuple[str, str]) -> cst.Module | None:
@@ -332,7 +338,7 @@ def _parse_region(text: str, region: _Region, style: tuple[str, str]) -> cst.Mod
     # New nodes take the module's newline and indent: the region's must be the file's.
     if (module.default_newline, module.default_indent) != style:
         return None
-    if len(module.body) != region.statements or module.footer or (region.start and module.header):
+    if len(module.body) != len(region.spans) or module.footer or (region.start and module.header):
         return None
     return module
 
@@ -363,24 +369,36 @@ def _splice(text: str, regions: Sequence[_Region]) -> str:
     return "".join(pieces)
 
 
+def _lines_from_code(module: cst.Module) -> StatementLines:
+    first = 1 + len(module.header)
+    for statement in module.body:
+        code = module.code_for_node(statement)
+        breaks = len(_LINE_BREAK.findall(code))
+        last = first + max(breaks - (1 if code.endswith(("\n", "\r")) else 0), 0)
+        yield statement, first, last
+        first = first + breaks if code.endswith(("\n", "\r")) else last + 1
+
+
+def _lines_from_spans(module: cst.Module, spans: Sequence[StatementSpan]) -> StatementLines:
+    for statement, span in zip(module.body, spans, strict=True):
+        yield statement, span.first - len(statement.leading_lines), span.last
+
+
 def _positions_of_edited_statements(
-    module: cst.Module, edit_lines: Sequence[int], first_line: int = 1
+    module: cst.Module, edit_lines: Sequence[int], statement_lines: StatementLines
 ) -> tuple[dict[cst.CSTNode, CodeRange], set[int]]:
     """Positions of the nodes in top-level statements that hold an edit, and those statements' ids.
 
     PositionProvider on a whole large file cost more than everything else in
-    a rewrite; each top-level statement's first line is known from its code,
-    so only statements with edits are resolved, alone, and shifted.
+    a rewrite; each top-level statement's lines are known (from its code, or
+    from the file's ast), so only statements with edits are resolved, alone,
+    and shifted.
     """
     from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
     positions: dict[cst.CSTNode, CodeRange] = {}
     edited: set[int] = set()
-    first = first_line + len(module.header)
-    for statement in module.body:
-        code = module.code_for_node(statement)
-        breaks = len(_LINE_BREAK.findall(code))
-        last = first + max(breaks - (1 if code.endswith(("\n", "\r")) else 0), 0)
+    for statement, first, last in statement_lines:
         index = bisect.bisect_left(edit_lines, first)
         if index < len(edit_lines) and edit_lines[index] <= last:
             alone = module.with_changes(body=[statement], header=[], footer=[])
@@ -391,7 +409,6 @@ def _positions_of_edited_statements(
                     CodePosition(where.end.line + shift, where.end.column),
                 )
             edited.add(id(statement))
-        first = first + breaks if code.endswith(("\n", "\r")) else last + 1
     return positions, edited
 
 
@@ -428,7 +445,10 @@ def _add_imports(module: cst.Module, ctx: EditContext) -> cst.Module:
         (index for index, statement in enumerate(module.body) if not isinstance(statement, cst.SimpleStatementLine)),
         len(module.body),
     )
-    head = AddImportsVisitor(ctx.codemod_context).transform_module(module.with_changes(body=module.body[:split]))
+    head = module.with_changes(body=module.body[:split])
+    requests = ctx.codemod_context.scratch[AddImportsVisitor.CONTEXT_KEY]
+    fast = add_imports(head, requests, ctx.codemod_context.full_package_name)
+    head = fast if fast is not None else AddImportsVisitor(ctx.codemod_context).transform_module(head)
     return head.with_changes(body=[*head.body, *module.body[split:]])
 
 
