@@ -246,7 +246,6 @@ class _Scope:
         self.bindings.setdefault(name, []).append(binding)
 
 
-_SCOPE_DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
 _BINDERS = frozenset({ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith})
 
 
@@ -290,16 +289,6 @@ def _with_or_for_targets(node: ast.For | ast.AsyncFor | ast.With | ast.AsyncWith
             yield from (n.id for n in ast.walk(target) if isinstance(n, ast.Name))
 
 
-def _walk_scope(body: list[ast.stmt]) -> Iterator[ast.AST]:
-    """Nodes of one scope: not into nested functions or classes (lambdas are read as part of it)."""
-    stack: list[ast.AST] = list(reversed(body))
-    while stack:
-        node = stack.pop()
-        yield node
-        if type(node) not in _SCOPE_DEFINITIONS:
-            stack.extend(children_in_reverse(node))
-
-
 # --- the collector --------------------------------------------------------------------------------
 
 
@@ -326,11 +315,16 @@ class _Collector:
         dicts: list[ast.Dict] = []
         loads: list[ast.Name | ast.Attribute] = []
         binds = class_name is None  # a class body's names are no variables of its methods
-        for node in _walk_scope(body):
+        stack: list[ast.AST] = list(reversed(body))
+        while stack:  # the walk is inlined: it is most of the collector's time
+            node = stack.pop()
             if type(node) is ast.Name:
                 if type(node.ctx) is ast.Load:
                     loads.append(node)
-            elif type(node) is ast.Attribute:
+                continue
+            if type(node) is ast.Constant:
+                continue
+            if type(node) is ast.Attribute:
                 self.inner.add(id(node.value))
                 if type(node.ctx) is ast.Load:
                     loads.append(node)
@@ -342,12 +336,14 @@ class _Collector:
                     _note_delete(scope, node)
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 nested.append(node)
+                continue  # a scope of its own
             elif type(node) is ast.Dict:
                 dicts.append(node)
             elif type(node) is ast.BinOp:
                 self._mark_fed(node)
             elif binds and type(node) in _BINDERS:
                 _bind(scope, node)
+            stack.extend(children_in_reverse(node))
         for call in calls:
             self._call(call, scope)
         for entry in dicts:
