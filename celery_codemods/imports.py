@@ -16,16 +16,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import libcst as cst
 
 if TYPE_CHECKING:
     from typing import TypeAlias
 
-    from libcst.codemod.visitors import ImportItem
-
     _Statement: TypeAlias = cst.SimpleStatementLine | cst.BaseCompoundStatement
+
+
+class ImportRequest(NamedTuple):
+    """An import a rule needs: ``import module [as alias]`` or ``from module import obj_name [as alias]``."""
+
+    module: str
+    obj_name: str | None = None
+    alias: str | None = None
 
 
 @dataclass
@@ -40,7 +46,7 @@ class _Wanted:
     """``from module import name as alias``, by module in sorted order"""
 
     @classmethod
-    def of(cls, requests: Sequence[ImportItem]) -> _Wanted:
+    def of(cls, requests: Sequence[ImportRequest]) -> _Wanted:
         wanted = cls()
         for item in requests:
             if item.obj_name is None and item.alias is None:
@@ -109,9 +115,9 @@ def _gather_from_import(statement: cst.ImportFrom, package: str | None, have: _W
             present.update(plain)
 
 
-def add_imports(module: cst.Module, requests: Sequence[ImportItem], package: str | None) -> cst.Module | None:
+def add_imports(module: cst.Module, requests: Sequence[ImportRequest], package: str | None) -> cst.Module | None:
     """``module`` with ``requests`` imported, as AddImportsVisitor makes it; None for what this leaves to it."""
-    if any(item.relative or item.module == "__future__" for item in requests):
+    if any(item.module.startswith(".") or item.module == "__future__" for item in requests):
         return None
     wanted = _Wanted.of(requests)
     for module_name, pairs in wanted.aliased_names.items():

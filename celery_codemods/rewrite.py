@@ -15,7 +15,6 @@ import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
     """Each top-level statement with its first line (its leading lines included) and its last line."""
 
 from celery_codemods.findings import Edit
-from celery_codemods.imports import add_imports
+from celery_codemods.imports import ImportRequest, add_imports
 from celery_codemods.index.context import LINE_BREAK as _LINE_BREAK
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.rules.base import Rule
@@ -48,23 +47,29 @@ class EditContext:
         self.facts = facts
         self.settings = settings
         self.new_logger: str | None = None
-
-    @cached_property
-    def codemod_context(self) -> CodemodContext:
-        from libcst.codemod import CodemodContext
-
-        return CodemodContext(full_module_name=self.facts.module, full_package_name=self.facts.module)
+        self.imports_to_add: list[ImportRequest] = []
+        self.imports_to_remove: list[ImportRequest] = []
 
     def add_import(self, module: str, obj: str | None = None, asname: str | None = None) -> None:
-        from libcst.codemod.visitors import AddImportsVisitor
-
-        AddImportsVisitor.add_needed_import(self.codemod_context, module, obj, asname)
+        if module == "__future__" and obj is None:
+            raise ValueError("Cannot import __future__ directly!")
+        self.imports_to_add.append(ImportRequest(module, obj, asname))
 
     def remove_import_if_unused(self, module: str, obj: str | None = None, asname: str | None = None) -> None:
         """Drop ``from module import obj`` (or ``import module``) if nothing uses it after the edits."""
-        from libcst.codemod.visitors import RemoveImportsVisitor
+        self.imports_to_remove.append(ImportRequest(module, obj, asname))
 
-        RemoveImportsVisitor.remove_unused_import(self.codemod_context, module, obj, asname)
+    def codemod_context(self) -> CodemodContext:
+        """LibCST's context holding the requests, for its import visitors (importing libcst.codemod costs 0.25 s)."""
+        from libcst.codemod import CodemodContext
+        from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+
+        context = CodemodContext(full_module_name=self.facts.module, full_package_name=self.facts.module)
+        for request in self.imports_to_add:
+            AddImportsVisitor.add_needed_import(context, *request)
+        for request in self.imports_to_remove:
+            RemoveImportsVisitor.remove_unused_import(context, *request)
+        return context
 
     def logger_name(self) -> str:
         """The module's logger, created after the imports when it has none."""
@@ -202,8 +207,6 @@ def _rewrite_module(
     settings: Settings,
 ) -> RewriteOutcome:
     """The whole file parsed and transformed: for what the statement-level rewrite does not handle."""
-    from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-
     try:
         original = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
@@ -222,10 +225,12 @@ def _rewrite_module(
         return RewriteOutcome(error=f"{first.rule}: no {first.node} at {first.line}:{first.col} (file changed?)")
     if ctx.new_logger is not None:
         module = _add_logger(module, ctx)
-    if ctx.codemod_context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
+    if ctx.imports_to_add:
         module = _add_imports(module, ctx)
-    if ctx.codemod_context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY):
-        module = RemoveImportsVisitor(ctx.codemod_context).transform_module(module)
+    if ctx.imports_to_remove:
+        from libcst.codemod.visitors import RemoveImportsVisitor
+
+        module = RemoveImportsVisitor(ctx.codemod_context()).transform_module(module)
     new_text = _keep_final_newline(text, module.code)
     problem = verify_parses(new_text)
     if problem is not None:
@@ -260,8 +265,6 @@ def _rewrite_statements(
     module (a Module edit, removing an unused import) falls back to it, and so
     does anything unexpected: the whole-file rewrite is the reference.
     """
-    from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-
     if ("Module", 0, 0) in by_key or "\f" in text or _BARE_CR.search(text):
         return None
     lines = SourceLines(text)
@@ -293,9 +296,9 @@ def _rewrite_statements(
         region.module = module.visit(_edit_applier(by_key, positions, rules, ctx, applied, top_level, edited))
     if len(applied) != sum(len(group) for group in by_key.values()):
         return None
-    if ctx.codemod_context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY):
+    if ctx.imports_to_remove:
         return None  # whether an import is still used is a question about the whole module
-    adds_imports = ctx.new_logger is not None or ctx.codemod_context.scratch.get(AddImportsVisitor.CONTEXT_KEY)
+    adds_imports = ctx.new_logger is not None or ctx.imports_to_add
     if adds_imports and not _edit_head(text, regions, head, style, ctx):
         return None
     new_text = _splice(text, sorted(regions.values(), key=lambda region: region.start))
@@ -433,23 +436,23 @@ def verify_parses(text: str) -> str | None:
 
 
 def _add_imports(module: cst.Module, ctx: EditContext) -> cst.Module:
-    """AddImportsVisitor on the module's leading simple statements only.
+    """AddImportsVisitor's result (``imports.add_imports``, or the visitor) on the leading simple statements only.
 
     New imports go after the leading import block and merge into its
     ``from`` imports, so nothing past the first compound statement matters;
     visiting the whole tree cost as much as parsing it on large files.
     """
-    from libcst.codemod.visitors import AddImportsVisitor
-
     split = next(
         (index for index, statement in enumerate(module.body) if not isinstance(statement, cst.SimpleStatementLine)),
         len(module.body),
     )
     head = module.with_changes(body=module.body[:split])
-    requests = ctx.codemod_context.scratch[AddImportsVisitor.CONTEXT_KEY]
-    fast = add_imports(head, requests, ctx.codemod_context.full_package_name)
-    head = fast if fast is not None else AddImportsVisitor(ctx.codemod_context).transform_module(head)
-    return head.with_changes(body=[*head.body, *module.body[split:]])
+    new_head = add_imports(head, ctx.imports_to_add, ctx.facts.module)
+    if new_head is None:
+        from libcst.codemod.visitors import AddImportsVisitor
+
+        new_head = AddImportsVisitor(ctx.codemod_context()).transform_module(head)
+    return new_head.with_changes(body=[*new_head.body, *module.body[split:]])
 
 
 def _add_logger(module: cst.Module, ctx: EditContext) -> cst.Module:

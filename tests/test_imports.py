@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, ImportItem
+from libcst.codemod.visitors import AddImportsVisitor
 
-from celery_codemods.imports import add_imports
+from celery_codemods.imports import ImportRequest, add_imports
 
 STATEMENTS = [
     '"""Doc."""',
@@ -37,33 +37,34 @@ STATEMENTS = [
 ]
 
 REQUESTS = [
-    ImportItem("logging"),
-    ImportItem("uuid"),
-    ImportItem("functools"),
-    ImportItem("celery.exceptions"),
-    ImportItem("functools", "partial"),
-    ImportItem("celery", "shared_task"),
-    ImportItem("celery", "group"),
-    ImportItem("celery.exceptions", "Retry"),
-    ImportItem("celery.exceptions", "Ignore"),
-    ImportItem("django.db", "transaction"),
-    ImportItem("celery.utils.log", "get_task_logger"),
-    ImportItem("pkg.models", "Order"),
-    ImportItem("logging", None, "log"),
-    ImportItem("os", None, "operating_system"),
-    ImportItem("celery", "shared_task", "st"),
-    ImportItem("celery.exceptions", "Retry", "R"),
-    ImportItem("celery.exceptions", "Reject", "R"),
+    ImportRequest("logging"),
+    ImportRequest("uuid"),
+    ImportRequest("functools"),
+    ImportRequest("celery.exceptions"),
+    ImportRequest("functools", "partial"),
+    ImportRequest("celery", "shared_task"),
+    ImportRequest("celery", "group"),
+    ImportRequest("celery.exceptions", "Retry"),
+    ImportRequest("celery.exceptions", "Ignore"),
+    ImportRequest("django.db", "transaction"),
+    ImportRequest("celery.utils.log", "get_task_logger"),
+    ImportRequest("pkg.models", "Order"),
+    ImportRequest("logging", None, "log"),
+    ImportRequest("os", None, "operating_system"),
+    ImportRequest("celery", "shared_task", "st"),
+    ImportRequest("celery.exceptions", "Retry", "R"),
+    ImportRequest("celery.exceptions", "Reject", "R"),
 ]
 
 
-def _visitor_code(module: cst.Module, requests: list[ImportItem], package: str | None) -> str:
+def _visitor_code(module: cst.Module, requests: list[ImportRequest], package: str | None) -> str:
     context = CodemodContext(full_module_name=package, full_package_name=package)
-    context.scratch[AddImportsVisitor.CONTEXT_KEY] = list(requests)
+    for request in requests:
+        AddImportsVisitor.add_needed_import(context, *request)
     return AddImportsVisitor(context).transform_module(module).code
 
 
-def _assert_same_as_the_visitor(source: str, requests: list[ImportItem], package: str | None) -> bool:
+def _assert_same_as_the_visitor(source: str, requests: list[ImportRequest], package: str | None) -> bool:
     """True when add_imports handled the case itself."""
     module = cst.parse_module(source)
     try:
@@ -86,7 +87,7 @@ def _assert_same_as_the_visitor(source: str, requests: list[ImportItem], package
     newline=st.sampled_from(["\n", "\r\n"]),
 )
 def test_the_same_result_as_add_imports_visitor(
-    lines: list[str], requests: list[ImportItem], package: str | None, newline: str
+    lines: list[str], requests: list[ImportRequest], package: str | None, newline: str
 ) -> None:
     source = "".join(f"{line}\n" for line in lines).replace("\n", newline)
     _assert_same_as_the_visitor(source, requests, package)
@@ -95,34 +96,34 @@ def test_the_same_result_as_add_imports_visitor(
 @pytest.mark.parametrize(
     ("source", "requests"),
     [
-        ('"""Doc."""\nimport os\n\nX = 1\n', [ImportItem("logging")]),
-        ("import os\n# about X\nX = 1\n", [ImportItem("logging")]),
-        ("import os\n\n# about X\nX = 1\n", [ImportItem("celery", "shared_task")]),
-        ("from celery import group\nfrom celery import chain\n", [ImportItem("celery", "shared_task")]),
+        ('"""Doc."""\nimport os\n\nX = 1\n', [ImportRequest("logging")]),
+        ("import os\n# about X\nX = 1\n", [ImportRequest("logging")]),
+        ("import os\n\n# about X\nX = 1\n", [ImportRequest("celery", "shared_task")]),
+        ("from celery import group\nfrom celery import chain\n", [ImportRequest("celery", "shared_task")]),
         (
             "from celery import (\n    group,\n)\n",
-            [ImportItem("celery", "shared_task"), ImportItem("celery", "a", "b")],
+            [ImportRequest("celery", "shared_task"), ImportRequest("celery", "a", "b")],
         ),
-        ("import logging\nX = 1\nimport uuid\n", [ImportItem("logging"), ImportItem("uuid")]),
-        ("from celery.exceptions import *\n", [ImportItem("celery.exceptions", "Retry")]),
-        ("X = 1\n", [ImportItem("b"), ImportItem("a"), ImportItem("z", "y"), ImportItem("c", None, "d")]),
-        ("", [ImportItem("logging")]),
-        ("import logging as log\n", [ImportItem("logging", None, "log")]),
-        ("from .models import Order\n", [ImportItem("pkg.models", "Order")]),
+        ("import logging\nX = 1\nimport uuid\n", [ImportRequest("logging"), ImportRequest("uuid")]),
+        ("from celery.exceptions import *\n", [ImportRequest("celery.exceptions", "Retry")]),
+        ("X = 1\n", [ImportRequest("b"), ImportRequest("a"), ImportRequest("z", "y"), ImportRequest("c", None, "d")]),
+        ("", [ImportRequest("logging")]),
+        ("import logging as log\n", [ImportRequest("logging", None, "log")]),
+        ("from .models import Order\n", [ImportRequest("pkg.models", "Order")]),
     ],
 )
-def test_handled_shapes_match_the_visitor(source: str, requests: list[ImportItem]) -> None:
+def test_handled_shapes_match_the_visitor(source: str, requests: list[ImportRequest]) -> None:
     assert _assert_same_as_the_visitor(source, requests, "pkg.tasks")
 
 
 @pytest.mark.parametrize(
     "requests",
     [
-        [ImportItem("..models", "Order")],
-        [ImportItem("__future__", "annotations")],
-        [ImportItem("celery", "shared_task"), ImportItem("celery", "shared_task", "st")],
+        [ImportRequest("..models", "Order")],
+        [ImportRequest("__future__", "annotations")],
+        [ImportRequest("celery", "shared_task"), ImportRequest("celery", "shared_task", "st")],
     ],
     ids=["relative", "future", "one-name-with-and-without-alias"],
 )
-def test_what_it_does_not_handle_is_left_to_the_visitor(requests: list[ImportItem]) -> None:
+def test_what_it_does_not_handle_is_left_to_the_visitor(requests: list[ImportRequest]) -> None:
     assert add_imports(cst.parse_module("import os\n"), requests, "pkg.tasks") is None
