@@ -9,7 +9,12 @@ module). Children are found from each node class's own fields, skipping
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+_Node = TypeVar("_Node", bound=ast.AST)
+_Context = TypeVar("_Context")
+_Result = TypeVar("_Result")
 
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 # Fields that never hold a node, whatever the class: names, flags, ``ctx`` markers.
@@ -125,6 +130,22 @@ def walk_function(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.
     return iter(cached[1])
 
 
+_REMEMBERED: dict[tuple[str, int, int], tuple[ast.AST, Any, Any]] = {}
+
+
+def remember(kind: str, node: _Node, ctx: _Context, compute: Callable[[_Node, _Context], _Result]) -> _Result:
+    """``compute(node, ctx)``, once per module for facts that several rules ask for (``forget_walks`` ends it)."""
+    key = (kind, id(node), id(ctx))
+    known = _REMEMBERED.get(key)
+    if known is not None and known[0] is node and known[1] is ctx:
+        result: _Result = known[2]
+        return result
+    result = compute(node, ctx)
+    _REMEMBERED[key] = (node, ctx, result)
+    return result
+
+
 def forget_walks() -> None:
     _WALKS.clear()
     _CHILDREN.clear()
+    _REMEMBERED.clear()

@@ -15,7 +15,7 @@ from celery_codemods.findings import Edit, NodeKind
 from celery_codemods.index.context import ModuleContext
 from celery_codemods.index.facts import Option
 from celery_codemods.index.project import Task
-from celery_codemods.rules._ast_walk import walk_body, walk_function
+from celery_codemods.rules._ast_walk import remember, walk_body, walk_function
 from celery_codemods.rules._decorator_edit import KeywordEdit, apply_keyword_edit, is_one_line, one_argument_a_line
 from celery_codemods.rules.task_refers_to_itself import CURRENT_TASK, local_names
 from celery_codemods.settings import Settings
@@ -100,14 +100,17 @@ class RetryCall:
 
 
 def extract_retry_calls(function: ast.FunctionDef | ast.AsyncFunctionDef, ctx: ModuleContext) -> tuple[RetryCall, ...]:
-    locals_ = frozenset(local_names(function))
+    """The ``retry`` calls of ``function``'s own body (several rules ask; computed once per module)."""
+    return remember("retry_calls", function, ctx, _extract_retry_calls)
+
+
+def _extract_retry_calls(function: ast.FunctionDef | ast.AsyncFunctionDef, ctx: ModuleContext) -> tuple[RetryCall, ...]:
     statements: dict[int, tuple[StatementKind, ast.stmt]] = {}
-    catches: dict[int, tuple[str, ...]] = {}
+    handlers: list[ast.ExceptHandler] = []
     calls: list[ast.Call] = []
     for node in walk_function(function):
         if isinstance(node, ast.ExceptHandler):
-            types = handler_types(node, ctx)
-            catches.update((id(inner), types) for inner in walk_body(list(node.body)))
+            handlers.append(node)
         if isinstance(node, ast.Expr):
             statements[id(node.value)] = ("Expr", node)
         elif isinstance(node, ast.Return) and node.value is not None:
@@ -116,6 +119,13 @@ def extract_retry_calls(function: ast.FunctionDef | ast.AsyncFunctionDef, ctx: M
             statements[id(node.exc)] = ("Raise", node)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "retry":
             calls.append(node)
+    if not calls:
+        return ()
+    catches: dict[int, tuple[str, ...]] = {}
+    for handler in handlers:  # outer first, so the innermost handler around a call wins
+        types = handler_types(handler, ctx)
+        catches.update((id(inner), types) for inner in walk_body(list(handler.body)))
+    locals_ = frozenset(local_names(function))
     return tuple(
         replace(_retry_call(call, statements.get(id(call)), locals_, ctx), handler_catches=catches.get(id(call), ()))
         for call in calls
@@ -126,12 +136,15 @@ def retry_calls_under(
     nodes: list[ast.stmt], function: ast.FunctionDef | ast.AsyncFunctionDef, ctx: ModuleContext
 ) -> tuple[RetryCall, ...]:
     """Retry calls anywhere under ``nodes`` (nested functions excluded), without statement context."""
-    locals_ = frozenset(local_names(function))
-    return tuple(
-        _retry_call(node, None, locals_, ctx)
+    calls = [
+        node
         for node in walk_body(list(nodes))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "retry"
-    )
+    ]
+    if not calls:
+        return ()
+    locals_ = frozenset(local_names(function))
+    return tuple(_retry_call(call, None, locals_, ctx) for call in calls)
 
 
 def handler_types(handler: ast.ExceptHandler, ctx: ModuleContext) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from celery_codemods.rules._ast_walk import (
     children_in_reverse,
     children_reversed,
     forget_walks,
+    remember,
     walk_statements,
 )
 
@@ -84,3 +85,20 @@ def test_walk_statements_finds_every_statement_in_source_order() -> None:
     assert sorted(map(id, found[1:])) == sorted(map(id, expected))
     lines = [node.lineno for node in found[1:] if isinstance(node, ast.stmt)]
     assert lines == sorted(lines)  # pre-order: a statement before the ones it holds and the next ones
+
+
+def test_remember_computes_once_per_node_and_context_until_forgotten() -> None:
+    calls: list[tuple[int, str]] = []
+
+    def compute(node: ast.AST, ctx: str) -> tuple[int, str]:
+        calls.append((id(node), ctx))
+        return len(calls), ctx
+
+    tree = ast.parse("x = 1")
+    first = remember("test", tree, "ctx", compute)
+    assert remember("test", tree, "ctx", compute) is first
+    assert remember("test", tree, "other", compute) == (2, "other")
+    assert remember("test", ast.parse("x = 1"), "ctx", compute)[0] == 3
+    forget_walks()
+    assert remember("test", tree, "ctx", compute) == (4, "ctx")
+    forget_walks()
