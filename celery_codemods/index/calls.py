@@ -17,7 +17,7 @@ which is the strongest evidence of what a task parameter receives.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -205,11 +205,139 @@ class BeatEntry:
     dynamic_kwargs: bool = False
 
 
-@dataclass(frozen=True)
+_PackedOrigin = tuple[OriginKind, str | None, str, str | None, int, bool]
+_PackedArg = tuple[int | None, str | None, str, _PackedOrigin, bool]
+_PackedSite = tuple[
+    str | None, str | None, CallForm, Container, int, int, int, tuple[_PackedArg, ...], str | None, bool, str
+]
+_PackedReference = tuple[str, int, int, str]
+_Packed = tuple[tuple[_PackedSite, ...], tuple[_PackedReference, ...], tuple[BeatEntry, ...]]
+
+
 class ModuleCalls:
-    sites: tuple[CallSite, ...] = ()
-    references: tuple[Reference, ...] = ()
-    beat: tuple[BeatEntry, ...] = ()
+    """The call sites, references and beat entries of one module.
+
+    By volume most of a project's facts, and most name no task: they travel
+    between processes (and sit in the cache) as plain tuples, and become
+    records only when asked for. ``task_sites`` builds only those of tasks.
+    """
+
+    __slots__ = ("_beat", "_packed", "_references", "_sites")
+
+    def __init__(
+        self, sites: tuple[CallSite, ...] = (), references: tuple[Reference, ...] = (), beat: tuple[BeatEntry, ...] = ()
+    ) -> None:
+        self._sites: tuple[CallSite, ...] | None = sites
+        self._references: tuple[Reference, ...] | None = references
+        self._beat = beat
+        self._packed: _Packed | None = None
+
+    @property
+    def sites(self) -> tuple[CallSite, ...]:
+        if self._sites is None:
+            self._sites = tuple(_unpack_site(site) for site in self._pack()[0])
+        return self._sites
+
+    @property
+    def references(self) -> tuple[Reference, ...]:
+        if self._references is None:
+            self._references = tuple(Reference(*reference) for reference in self._pack()[1])
+        return self._references
+
+    @property
+    def beat(self) -> tuple[BeatEntry, ...]:
+        return self._beat
+
+    def task_sites(self, wanted: Callable[[str | None, str | None], bool]) -> Iterator[CallSite]:
+        """The sites for which ``wanted(target, task_name)`` holds, in order, building only those."""
+        if self._sites is not None:
+            yield from (site for site in self._sites if wanted(site.target, site.task_name))
+            return
+        for packed in self._pack()[0]:
+            if wanted(packed[0], packed[1]):
+                yield _unpack_site(packed)
+
+    def task_references(self, wanted: Callable[[str], bool]) -> Iterator[Reference]:
+        if self._references is not None:
+            yield from (reference for reference in self._references if wanted(reference.target))
+            return
+        yield from (Reference(*packed) for packed in self._pack()[1] if wanted(packed[0]))
+
+    def _pack(self) -> _Packed:
+        if self._packed is None:
+            assert self._sites is not None and self._references is not None
+            self._packed = (
+                tuple(_pack_site(site) for site in self._sites),
+                tuple((r.target, r.line, r.col, r.source) for r in self._references),
+                self._beat,
+            )
+        return self._packed
+
+    def __reduce__(self) -> tuple[Callable[[_Packed], ModuleCalls], tuple[_Packed]]:
+        return _unpickle_calls, (self._pack(),)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ModuleCalls) and self._pack() == other._pack()
+
+    def __hash__(self) -> int:
+        return hash(self._pack())
+
+    def __repr__(self) -> str:
+        return f"ModuleCalls(sites={self.sites!r}, references={self.references!r}, beat={self.beat!r})"
+
+
+def _unpickle_calls(packed: _Packed) -> ModuleCalls:
+    calls = ModuleCalls.__new__(ModuleCalls)
+    calls._sites = calls._references = None
+    calls._beat = packed[2]
+    calls._packed = packed
+    return calls
+
+
+def _pack_site(site: CallSite) -> _PackedSite:
+    args = tuple(
+        (
+            arg.index,
+            arg.keyword,
+            arg.source,
+            (o.kind, o.ref, o.detail, o.signal, o.line, o.after_delete),
+            arg.starred,
+        )
+        for arg in site.args
+        for o in (arg.origin,)
+    )
+    return (
+        site.target,
+        site.task_name,
+        site.form,
+        site.container,
+        site.line,
+        site.col,
+        site.arg_count,
+        args,
+        site.dynamic,
+        site.chain_fed,
+        site.scope,
+    )
+
+
+def _unpack_site(packed: _PackedSite) -> CallSite:
+    target, task_name, form, container, line, col, arg_count, args, dynamic, chain_fed, scope = packed
+    return CallSite(
+        target,
+        task_name,
+        form,
+        container,
+        line,
+        col,
+        arg_count,
+        tuple(
+            Arg(index, keyword, source, Origin(*origin), starred) for index, keyword, source, origin, starred in args
+        ),
+        dynamic,
+        chain_fed,
+        scope,
+    )
 
 
 def extract_calls(tree: ast.Module, ctx: ModuleContext) -> ModuleCalls | None:

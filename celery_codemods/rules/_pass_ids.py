@@ -175,16 +175,25 @@ class _Planner:
         self._collect()
 
     def _collect(self) -> None:
+        """Index the call sites, references and beat entries of tasks (only those are ever looked up)."""
+        qualnames = {task.qualname for task in self.project.tasks}
+        names = {task.name for task in self.project.tasks}
+
+        def names_a_task(target: str | None, task_name: str | None) -> bool:
+            if target is not None:
+                return self._task_qualname(target) in qualnames
+            return task_name in names
+
         for facts in self.project.modules.values():
             extra = facts.extras.get(CODE)
             if not isinstance(extra, ModulePassIds) or extra.calls is None:
                 continue
-            for site in extra.calls.sites:
+            for site in extra.calls.task_sites(names_a_task):
                 if site.target is not None:
                     self.sites[self._task_qualname(site.target)].append((facts.path, site))
                 elif site.task_name is not None:
                     self.by_name[site.task_name].append((facts.path, site))
-            for reference in extra.calls.references:
+            for reference in extra.calls.task_references(lambda target: self._task_qualname(target) in qualnames):
                 self.references[self._task_qualname(reference.target)].append((facts.path, reference))
             for entry in extra.calls.beat:
                 self.beat[entry.task_name].append((facts.path, entry))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+import pickle
 import textwrap
 
 from celery_codemods.index.calls import CallSite, ModuleCalls, extract_calls
@@ -195,3 +196,38 @@ def test_self_in_a_model_method_and_retry_arguments() -> None:
     assert (delay.args[0].origin.kind, delay.args[0].origin.ref) == ("self", "shop.models.Order")
     retry = next(s for s in found.sites if s.form == "retry")
     assert retry.target == "shop.models.job" and retry.args[0].source == "order"
+
+
+_MANY_FORMS = """
+    def view(request, pk):
+        order = Order.objects.get(pk=pk)
+        send.delay(order, note=f"{pk}")
+        chain(send.s(order), tasks.send.s())()
+        tasks.send.apply_async(args=[order.pk], kwargs={"force": True}, countdown=3)
+        app.send_task("shop.tasks.send", args=[pk])
+        get_object_or_404(Order, pk=pk)
+        job = alias
+        return job
+"""
+
+
+def test_call_facts_survive_pickling_between_processes_unchanged() -> None:
+    found = calls(HEADER + "    from shop.celery import app\n" + _MANY_FORMS)
+    copy = pickle.loads(pickle.dumps(found))
+    assert copy == found
+    assert copy.sites == found.sites and copy.references == found.references and copy.beat == found.beat
+    assert {site.form for site in copy.sites} >= {"delay", "s", "apply_async", "send_task"}
+    assert any(arg.origin.kind == "instance" for site in copy.sites for arg in site.args)
+    assert repr(copy) == repr(found)
+
+
+def test_only_the_wanted_sites_and_references_are_built_after_pickling() -> None:
+    found = pickle.loads(pickle.dumps(calls(HEADER + "    from shop.celery import app\n" + _MANY_FORMS)))
+    wanted = list(found.task_sites(lambda target, name: target == "shop.tasks.send"))
+    assert wanted and all(site.target == "shop.tasks.send" for site in wanted)
+    assert found._sites is None  # nothing else was built
+    by_name = list(found.task_sites(lambda target, name: name == "shop.tasks.send"))
+    assert [site.form for site in by_name] == ["send_task"]
+    references = list(found.task_references(lambda target: target == "shop.tasks.send"))
+    assert [reference.source for reference in references] == ["alias"]
+    assert wanted == [site for site in found.sites if site.target == "shop.tasks.send"]
