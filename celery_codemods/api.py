@@ -8,8 +8,11 @@
 from __future__ import annotations
 
 import os
+import pickle
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,20 +167,24 @@ def plan_fixes(analysis: Analysis, accept: Callable[[Finding], bool] = lambda fi
     candidates = [f for f in candidates if not _touches(f, analysis.outside)]
     errors: list[FileError] = []
     changes: dict[str, FileChange] = {}
-    for _ in range(4):
-        changes, failures = _rewrite_all(analysis, candidates)
-        if not failures:
-            failures = _second_run_changes(analysis, candidates, changes)
-        if not failures:
-            break
-        for path, reason in failures.items():
-            errors.append(FileError(path, reason))
-        blocked = {id(f) for f in candidates if set(f.fix.paths if f.fix else ()) & set(failures)}
-        withheld.extend((f, _reason_for(f, failures)) for f in candidates if id(f) in blocked)
-        candidates = [f for f in candidates if id(f) not in blocked]
-    else:  # pragma: no cover - four rounds of failures means a rule bug: apply nothing
-        withheld.extend((f, "could not be planned consistently") for f in candidates)
-        candidates, changes = [], {}
+    pool = _RewritePool(analysis.rules, settings)
+    try:
+        for _ in range(4):
+            changes, failures, indexed = _rewrite_all(pool, analysis, candidates)
+            if not failures:
+                failures = _second_run_changes(analysis, candidates, changes, indexed)
+            if not failures:
+                break
+            for path, reason in failures.items():
+                errors.append(FileError(path, reason))
+            blocked = {id(f) for f in candidates if set(f.fix.paths if f.fix else ()) & set(failures)}
+            withheld.extend((f, _reason_for(f, failures)) for f in candidates if id(f) in blocked)
+            candidates = [f for f in candidates if id(f) not in blocked]
+        else:  # pragma: no cover - four rounds of failures means a rule bug: apply nothing
+            withheld.extend((f, "could not be planned consistently") for f in candidates)
+            candidates, changes = [], {}
+    finally:
+        pool.close()
     applied_ids = {id(f) for f in candidates}
     return FixPlan(
         changes=tuple(changes[path] for path in sorted(changes)),
@@ -202,7 +209,63 @@ def _reason_for(finding: Finding, failures: dict[str, str]) -> str:
     return "; ".join(f"{path}: {failures[path]}" for path in paths if path in failures)
 
 
-def _rewrite_all(analysis: Analysis, candidates: Iterable[Finding]) -> tuple[dict[str, FileChange], dict[str, str]]:
+_MIN_FILES_FOR_POOL = 4
+"""Fewer files than this are rewritten in this process: starting workers would cost more."""
+
+
+@dataclass(frozen=True)
+class _FileRewrite:
+    """One file's rewrite: its new text and that text's index (for the second-run check), or why not."""
+
+    source: SourceFile | None = None
+    new_text: str | None = None
+    again: ModuleFacts | FileError | None = None
+    failure: str | None = None
+
+
+@dataclass
+class _RewritePool:
+    """Worker processes for rewrites, started on first use when there are enough files."""
+
+    rules: dict[str, Rule]
+    settings: Settings
+    executor: ProcessPoolExecutor | None = None
+
+    def map(self, jobs: list[tuple[str, ModuleFacts | None, list[Edit]]]) -> list[_FileRewrite]:
+        workers = min(effective_jobs(self.settings), len(jobs))
+        if workers > 1 and len(jobs) >= _MIN_FILES_FOR_POOL:
+            try:
+                if self.executor is None:
+                    self.executor = ProcessPoolExecutor(
+                        workers, initializer=_start_rewrite_worker, initargs=(self.rules, self.settings)
+                    )
+                return list(self.executor.map(_rewrite_in_worker, *zip(*jobs, strict=True)))
+            except (OSError, BrokenProcessPool, pickle.PicklingError, TypeError):  # rewrite in this process instead
+                self.close()
+        return [_rewrite_file(path, facts, edits, self.rules, self.settings) for path, facts, edits in jobs]
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(cancel_futures=True)
+            self.executor = None
+
+
+_worker_state: dict[str, tuple[dict[str, Rule], Settings]] = {}
+"""In a rewrite worker: the rules and settings, sent once when it starts."""
+
+
+def _start_rewrite_worker(rules: dict[str, Rule], settings: Settings) -> None:
+    _worker_state["plan"] = (rules, settings)
+
+
+def _rewrite_in_worker(path: str, facts: ModuleFacts | None, edits: list[Edit]) -> _FileRewrite:
+    return _rewrite_file(path, facts, edits, *_worker_state["plan"])
+
+
+def _rewrite_all(
+    pool: _RewritePool, analysis: Analysis, candidates: Iterable[Finding]
+) -> tuple[dict[str, FileChange], dict[str, str], dict[str, ModuleFacts | FileError]]:
+    """New contents (and their index) for every file with edits, in parallel when worth it; and the failures."""
     edits: dict[str, list[Edit]] = defaultdict(list)
     fixes_by_path: dict[str, list[Finding]] = defaultdict(list)
     for finding in candidates:
@@ -212,52 +275,58 @@ def _rewrite_all(analysis: Analysis, candidates: Iterable[Finding]) -> tuple[dic
         for edit in finding.fix.edits:
             if edit not in edits[edit.path]:
                 edits[edit.path].append(edit)
+    jobs = [(path, analysis.project.modules.get(path), file_edits) for path, file_edits in edits.items()]
     changes: dict[str, FileChange] = {}
     failures: dict[str, str] = {}
-    for path, file_edits in edits.items():
-        facts = analysis.project.modules.get(path)
-        outcome = _rewrite_path(path, facts, file_edits, analysis)
-        if isinstance(outcome, str):
-            failures[path] = outcome
-        elif outcome is not None:
-            source, new_text = outcome
-            changes[path] = FileChange(path, source, new_text, tuple(fixes_by_path[path]))
-    return changes, failures
+    indexed: dict[str, ModuleFacts | FileError] = {}
+    for (path, _, _), result in zip(jobs, pool.map(jobs), strict=True):
+        if result.failure is not None:
+            failures[path] = result.failure
+        elif result.source is not None and result.new_text is not None and result.again is not None:
+            changes[path] = FileChange(path, result.source, result.new_text, tuple(fixes_by_path[path]))
+            indexed[path] = result.again
+    return changes, failures, indexed
 
 
-def _rewrite_path(
-    path: str, facts: ModuleFacts | None, edits: list[Edit], analysis: Analysis
-) -> tuple[SourceFile, str] | str | None:
+def _rewrite_file(
+    path: str, facts: ModuleFacts | None, edits: list[Edit], rules: dict[str, Rule], settings: Settings
+) -> _FileRewrite:
     if facts is None:
-        return "not part of the analysed files"
+        return _FileRewrite(failure="not part of the analysed files")
     try:
         source = read_source(Path(path))
     except SourceError as exc:
-        return str(exc)
+        return _FileRewrite(failure=str(exc))
     if source.digest != facts.digest:
-        return "changed on disk since it was analysed; run again"
+        return _FileRewrite(failure="changed on disk since it was analysed; run again")
     from celery_codemods.rewrite import rewrite_source  # LibCST only when something is to be rewritten
 
-    outcome = rewrite_source(source.text, facts, edits, analysis.rules, analysis.settings)
+    outcome = rewrite_source(source.text, facts, edits, rules, settings)
     if outcome.error is not None:
-        return outcome.error
+        return _FileRewrite(failure=outcome.error)
     if outcome.new_text is None or outcome.new_text == source.text:
-        return None
+        return _FileRewrite()
     problem = source.unencodable(outcome.new_text)
     if problem is not None:
-        return f"{problem}; not written"
-    return source, outcome.new_text
+        return _FileRewrite(failure=f"{problem}; not written")
+    rewritten = decode_source(source.path, source.encode(outcome.new_text))
+    again = index_source(path, rewritten, settings.task_decorators)
+    return _FileRewrite(source, outcome.new_text, again)
 
 
-def _second_run_changes(analysis: Analysis, applied: list[Finding], changes: dict[str, FileChange]) -> dict[str, str]:
+def _second_run_changes(
+    analysis: Analysis,
+    applied: list[Finding],
+    changes: dict[str, FileChange],
+    indexed: dict[str, ModuleFacts | FileError],
+) -> dict[str, str]:
     """Files where planning again on the new contents would find more to fix."""
     if not changes:
         return {}
     new_modules: list[ModuleFacts] = []
     failures: dict[str, str] = {}
-    for path, change in changes.items():
-        source = decode_source(change.source.path, change.source.encode(change.new_text))
-        result = index_source(path, source, analysis.settings.task_decorators)
+    for path in changes:
+        result = indexed[path]
         if isinstance(result, FileError):
             failures[path] = f"the rewrite cannot be analysed again ({result.message}); not written"
         else:
