@@ -431,6 +431,8 @@ class _Collector:
         self.connected: dict[str, tuple[str, str | None]] = {}
         self.inner: set[int] = set()
         """Nodes that are part of a longer dotted name or a callee, not values of their own."""
+        self.known_names = frozenset(ctx.resolver.names) | ctx.module_names
+        """Imported and module-level names: only those can head a reference worth recording."""
 
     def run(self, tree: ast.Module) -> None:
         self.connected = dict(_connected_receivers(tree, self.ctx))
@@ -443,18 +445,20 @@ class _Collector:
         dicts: list[ast.Dict] = []
         loads: list[ast.Name | ast.Attribute] = []
         binds = class_name is None  # a class body's names are no variables of its methods
+        known = self.known_names
         stack: list[ast.AST] = list(reversed(body))
         while stack:  # the walk is inlined: it is most of the collector's time
             node = stack.pop()
             if type(node) is ast.Name:
-                if type(node.ctx) is ast.Load:
+                # Only an imported or module-level name can be a reference worth recording.
+                if type(node.ctx) is ast.Load and node.id in known and id(node) not in self.inner:
                     loads.append(node)
                 continue
             if type(node) is ast.Constant:
                 continue
             if type(node) is ast.Attribute:
                 self.inner.add(id(node.value))
-                if type(node.ctx) is ast.Load:
+                if type(node.ctx) is ast.Load and id(node) not in self.inner:  # parents come first
                     loads.append(node)
             elif type(node) is ast.Call:
                 self.inner.add(id(node.func))
