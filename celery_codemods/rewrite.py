@@ -216,7 +216,9 @@ def _rewrite_module(
     ctx = EditContext(facts, settings)
     applied: set[int] = set()
     edit_lines = sorted({line for kind, line, _ in by_key if kind != "Module"})
-    positions, edited = _positions_of_edited_statements(original, edit_lines, _lines_from_code(original))
+    positions, edited = _positions_of_edited_statements(
+        original, edit_lines, _whole_file_lines(original, text, edit_lines)
+    )
     top_level = {id(statement) for statement in original.body}
     module = original.visit(_edit_applier(by_key, positions, rules, ctx, applied, top_level, edited))
     missed = [edit for edit in edits if id(edit) not in applied]
@@ -370,6 +372,17 @@ def _splice(text: str, regions: Sequence[_Region]) -> str:
         cursor = region.end
     pieces.append(text[cursor:])
     return "".join(pieces)
+
+
+def _whole_file_lines(module: cst.Module, text: str, edit_lines: Sequence[int]) -> StatementLines:
+    """The statements' lines from the ast when it cuts them as LibCST did, else from their code."""
+    if not edit_lines:  # only Module edits: no statement needs positions
+        return ()
+    tree = _parse_ast(text)
+    spans = top_level_statements(tree, SourceLines(text)) if tree is not None else None
+    if spans is not None and len(spans) == len(module.body):
+        return _lines_from_spans(module, spans)
+    return _lines_from_code(module)
 
 
 def _lines_from_code(module: cst.Module) -> StatementLines:

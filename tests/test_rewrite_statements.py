@@ -261,3 +261,28 @@ def test_a_bom_crlf_file_without_final_newline_is_rewritten_statement_by_stateme
     )
     assert change.new_text == expected
     assert change.source.encode(change.new_text).startswith(codecs.BOM_UTF8)
+
+
+def test_a_file_with_a_top_level_match_statement_is_rewritten_whole(tmp_path: Path) -> None:
+    source = "from celery import shared_task\n\nmatch 1:\n    case 1:\n        pass\n\n\n"
+    source += "@shared_task\ndef ping():\n    return 1\n"
+    partial, whole = _both_rewrites(tmp_path, {"tasks.py": source}, "CEL002", "tasks.py")
+    assert partial is None
+    assert '    logger.info("ping started")\n' in whole
+
+
+def test_the_head_is_parsed_on_its_own_when_only_later_statements_are_edited(tmp_path: Path) -> None:
+    source = (
+        "from celery import shared_task\n\n\nclass Unrelated:\n    pass\n\n\n@shared_task\ndef ping():\n    return 1\n"
+    )
+    partial, whole = _both_rewrites(tmp_path, {"tasks.py": source}, "CEL002", "tasks.py")
+    assert partial == whole
+    assert whole.startswith("from celery import shared_task\nimport logging\n\nlogger = logging.getLogger(__name__)\n")
+
+
+def test_a_region_indented_unlike_the_files_first_block_is_left_to_the_whole_file(tmp_path: Path) -> None:
+    # New blocks take the module's first indent ("  " here); the task's region alone would say four spaces.
+    source = "from celery import shared_task\n\n\nclass A:\n  pass\n\n\n@shared_task\ndef ping(x):\n    return x\n"
+    partial, whole = _both_rewrites(tmp_path, {"tasks.py": source}, "CEL002", "tasks.py")
+    assert partial is None
+    assert '    logger.info("ping started")\n' in whole
