@@ -88,7 +88,7 @@ from celery_codemods.findings import Edit, Finding, Fix, Safety
 from celery_codemods.index.context import ModuleContext
 from celery_codemods.index.project import Project, Task
 from celery_codemods.rewrite import EditContext
-from celery_codemods.rules._ast_walk import walk_body, walk_function
+from celery_codemods.rules._ast_walk import walk_all, walk_body, walk_function
 from celery_codemods.rules.base import Rule
 
 _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"})
@@ -208,7 +208,7 @@ def _is_generator(node: ast.FunctionDef) -> bool:
 
 def _logs(node: ast.FunctionDef, ctx: ModuleContext) -> bool:
     """Calls anything that looks like logging, nested scopes included (when in doubt, it logs)."""
-    for sub in ast.walk(node):
+    for sub in walk_all(node):
         if not isinstance(sub, ast.Call):
             continue
         func = sub.func
@@ -266,7 +266,7 @@ def _breaks(loop_body: list[ast.stmt]) -> bool:
 
 
 def _names(node: ast.FunctionDef) -> Iterator[str]:
-    for sub in ast.walk(node):
+    for sub in walk_all(node):
         yield from _bound_or_read(sub)
 
 
