@@ -239,7 +239,11 @@ class _RewritePool:
                     self.executor = ProcessPoolExecutor(
                         workers, initializer=_start_rewrite_worker, initargs=(self.rules, self.settings)
                     )
-                return list(self.executor.map(_rewrite_in_worker, *zip(*jobs, strict=True)))
+                # Largest files first, so no large one starts last while the other workers idle.
+                order = sorted(range(len(jobs)), key=lambda index: -_size(jobs[index][0]))
+                done = self.executor.map(_rewrite_in_worker, *zip(*(jobs[index] for index in order), strict=True))
+                results = dict(zip(order, done, strict=True))
+                return [results[index] for index in range(len(jobs))]
             except (OSError, BrokenProcessPool, pickle.PicklingError, TypeError):  # rewrite in this process instead
                 self.close()
         return [_rewrite_file(path, facts, edits, self.rules, self.settings) for path, facts, edits in jobs]
@@ -248,6 +252,13 @@ class _RewritePool:
         if self.executor is not None:
             self.executor.shutdown(cancel_futures=True)
             self.executor = None
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 _worker_state: dict[str, tuple[dict[str, Rule], Settings]] = {}
