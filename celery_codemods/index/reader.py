@@ -50,10 +50,37 @@ class Unchanged:
 IndexResult = ModuleFacts | FileError | Skipped
 
 
+# A word of each alternative of _DEFINITIONS: plain substring tests, much faster than the
+# regex, rule out most files that cannot match it before it runs.
+_DEFINITION_WORDS = (
+    b"task",
+    b"elery",
+    b"BEAT_SCHEDULE",
+    b"beat_schedule",
+    b"django.db import",
+    b"on_commit",
+    b"Model",
+    b"def ready(",
+    b"CELERY_IMPORTS",
+)
+
+
 @lru_cache(maxsize=8)
 def definitions_filter(extra_names: tuple[str, ...]) -> re.Pattern[bytes]:
     extra = b"".join(b"|" + re.escape(name.rpartition(".")[2].encode()) for name in extra_names)
     return re.compile(_DEFINITIONS + extra)
+
+
+@lru_cache(maxsize=8)
+def _definition_words(extra_names: tuple[str, ...]) -> tuple[bytes, ...]:
+    return _DEFINITION_WORDS + tuple(name.rpartition(".")[2].encode() for name in extra_names)
+
+
+def may_define(raw: bytes, extra_names: tuple[str, ...] = ()) -> bool:
+    """The first-pass prefilter: the file can define a task, app, model or schedule."""
+    if not any(word in raw for word in _definition_words(extra_names)):
+        return False
+    return definitions_filter(extra_names).search(raw) is not None
 
 
 @lru_cache(maxsize=8)
@@ -115,8 +142,7 @@ def index_file(
         return FileError(path, str(exc))
     if known_digest is not None and source.digest == known_digest:
         return Unchanged(path)
-    pattern = definitions_filter(task_decorators)
-    if pattern is None or pattern.search(source.raw) is None or looks_generated(source.raw):
+    if not may_define(source.raw, task_decorators) or looks_generated(source.raw):
         return Skipped(path, source.digest)
     return index_source(path, source, task_decorators)
 

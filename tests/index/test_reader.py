@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from celery_codemods.index.facts import ModuleFacts
-from celery_codemods.index.reader import FileError, Skipped, index_file, names_filter
+from celery_codemods.index.reader import FileError, Skipped, definitions_filter, index_file, may_define, names_filter
 
 NAMES = ("check_auth", "check_auth_identity", "check", "send_receipt", "sync_ÿ", "a")
 
@@ -69,3 +69,31 @@ def test_second_pass_keeps_only_files_naming_a_task(tmp_path: Path) -> None:
     assert isinstance(skipped, Skipped) and skipped.path == str(other)
     assert isinstance(index_file(str(broken), (), ("send_receipt",)), FileError)
     assert isinstance(index_file(str(tmp_path / "gone.py"), (), ("send_receipt",)), FileError)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "from celery import shared_task",
+        "import Celery",
+        "CELERY_BEAT_SCHEDULE = {}",
+        "app.conf.beat_schedule = {}",
+        "from django.db import models",
+        "from django.db.models import Q",
+        "transaction.on_commit(f)",
+        "class Order(models.Model):",
+        "class Order(Base, TimeStampedModel):",
+        "class Order(Base):  # Model",
+        "Model = 1",
+        "    def ready(self):",
+        "def ready_to_go():",
+        "CELERY_IMPORTS = ('a',)",
+        "@job()\ndef build(): pass",
+        "def helper():\n    return 1",
+        "",
+    ],
+)
+def test_first_pass_prefilter_agrees_with_its_regex(text: str) -> None:
+    raw = text.encode()
+    for decorators in ((), ("proj.wrappers.job",)):
+        assert may_define(raw, decorators) == (definitions_filter(decorators).search(raw) is not None)
