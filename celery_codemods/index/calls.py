@@ -441,7 +441,7 @@ class _Collector:
     def _visit_body(self, body: list[ast.stmt], scope: _Scope, class_name: str | None) -> None:
         """Read one scope in one walk, then its calls, its references and its nested scopes, in order."""
         nested: list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef] = []
-        calls: list[ast.Call] = []
+        calls: list[tuple[ast.Call, str | None]] = []
         dicts: list[ast.Dict] = []
         loads: list[ast.Name | ast.Attribute] = []
         binds = class_name is None  # a class body's names are no variables of its methods
@@ -462,8 +462,9 @@ class _Collector:
                     loads.append(node)
             elif type(node) is ast.Call:
                 self.inner.add(id(node.func))
-                self._mark_fed(node)
-                calls.append(node)
+                callee = self._callee_qualname(node)
+                self._mark_fed_call(node, callee)
+                calls.append((node, callee))
                 if binds:
                     _note_delete(scope, node)
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -472,12 +473,13 @@ class _Collector:
             elif type(node) is ast.Dict:
                 dicts.append(node)
             elif type(node) is ast.BinOp:
-                self._mark_fed(node)
+                if isinstance(node.op, ast.BitOr):
+                    self._feed(node.right)
             elif binds and type(node) in _BINDERS:
                 _bind(scope, node)
             stack.extend(children_in_reverse(node))
-        for call in calls:
-            self._call(call, scope)
+        for call, callee in calls:
+            self._call(call, scope, callee)
         for entry in dicts:
             self._beat_entry(entry)
         for load in loads:
@@ -503,7 +505,7 @@ class _Collector:
     def _visit_expression(self, node: ast.expr, scope: _Scope) -> None:
         for sub in ast.walk(node):
             if isinstance(sub, ast.Call):
-                self._call(sub, scope)
+                self._call(sub, scope, self._callee_qualname(sub))
 
     def _param_origins(
         self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope, class_name: str | None
@@ -535,25 +537,26 @@ class _Collector:
 
     # --- calls ---
 
-    def _mark_fed(self, node: ast.AST) -> None:
-        """Calls that receive the previous task's return value (chain members after the first)."""
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-            self._feed(node.right)
-        elif isinstance(node, ast.Call):
-            qualname = self.ctx.qualname(node.func) if isinstance(node.func, ast.Name | ast.Attribute) else None
-            if qualname in _CHAINS:
-                for member in node.args[1:]:
-                    self._feed(member)
-            elif qualname in _CHORDS and len(node.args) > 1:
-                self._feed(node.args[1])
-            elif _is_chord_body_call(node, self.ctx) or (
-                isinstance(node.func, ast.Attribute) and node.func.attr == "link"
-            ):
-                for member in node.args[:1]:
-                    self._feed(member)
-            for keyword in node.keywords:
-                if keyword.arg == "link":
-                    self._feed(keyword.value)
+    def _callee_qualname(self, node: ast.Call) -> str | None:
+        func = node.func
+        return self.ctx.qualname(func) if isinstance(func, ast.Name | ast.Attribute) else None
+
+    def _mark_fed_call(self, node: ast.Call, qualname: str | None) -> None:
+        """Calls that receive the previous task's return value (chain members after the first).
+
+        ``a.s() | b.s()`` is marked where the walk meets the ``BinOp``.
+        """
+        if qualname in _CHAINS:
+            for member in node.args[1:]:
+                self._feed(member)
+        elif qualname in _CHORDS and len(node.args) > 1:
+            self._feed(node.args[1])
+        elif _is_chord_body_call(node, self.ctx) or (isinstance(node.func, ast.Attribute) and node.func.attr == "link"):
+            for member in node.args[:1]:
+                self._feed(member)
+        for keyword in node.keywords:
+            if keyword.arg == "link":
+                self._feed(keyword.value)
 
     def _feed(self, node: ast.expr) -> None:
         if isinstance(node, ast.Call):
@@ -567,9 +570,8 @@ class _Collector:
             for element in node.elts:
                 self._feed(element)
 
-    def _call(self, node: ast.Call, scope: _Scope) -> None:
+    def _call(self, node: ast.Call, scope: _Scope, qualname: str | None) -> None:
         func = node.func
-        qualname = self.ctx.qualname(func) if isinstance(func, ast.Name | ast.Attribute) else None
         if qualname in _PARTIALS and node.args:
             self._partial(node, scope)
         elif qualname in _SIGNATURE_BY_NAME or (isinstance(func, ast.Attribute) and func.attr == "send_task"):
