@@ -108,6 +108,22 @@ def walk_all(root: ast.AST) -> Iterator[ast.AST]:
 
 HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
 """The nodes that can hold statements: no expression can."""
+_STATEMENT_FIELDS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
+_STATEMENT_FIELDS_OF: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def statement_children(node: ast.AST) -> list[ast.AST]:
+    """The statements (and handlers, cases) directly under ``node``, in field order."""
+    fields = _STATEMENT_FIELDS_OF.get(type(node))
+    if fields is None:
+        fields = tuple(name for name in type(node)._fields if name in _STATEMENT_FIELDS)
+        _STATEMENT_FIELDS_OF[type(node)] = fields
+    children: list[ast.AST] = []
+    for name in fields:
+        value = getattr(node, name, None)
+        if type(value) is list:  # a Lambda's or an expression's ``body`` is a single node
+            children.extend(item for item in value if isinstance(item, HOLDS_STATEMENTS))
+    return children
 
 
 def walk_statements(root: ast.AST) -> Iterator[ast.AST]:
@@ -119,7 +135,7 @@ def walk_statements(root: ast.AST) -> Iterator[ast.AST]:
     while stack:
         node = stack.pop()
         yield node
-        stack.extend(child for child in children_in_reverse(node) if isinstance(child, HOLDS_STATEMENTS))
+        stack.extend(reversed(statement_children(node)))
 
 
 def walk_function(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:

@@ -92,7 +92,7 @@ from celery_codemods.findings import Edit, Finding, Fix, Safety
 from celery_codemods.index.context import ModuleContext
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.index.project import SHARED_TASK, Project, Task
-from celery_codemods.rules._ast_walk import HOLDS_STATEMENTS, children_in_reverse, walk_body
+from celery_codemods.rules._ast_walk import children_in_reverse, statement_children, walk_body
 from celery_codemods.rules._atomic import Region, decorated_region, with_regions
 from celery_codemods.rules._celery_version import Version, celery_version
 from celery_codemods.rules.base import Rule
@@ -274,9 +274,7 @@ def _regions(tree: ast.Module, ctx: ModuleContext) -> list[Region]:
                 regions.append(region)
         elif isinstance(current, ast.With | ast.AsyncWith):
             regions.extend(with_regions(current, owner, ctx))
-        stack.extend(
-            (child, owner) for child in reversed(children_in_reverse(current)) if isinstance(child, HOLDS_STATEMENTS)
-        )
+        stack.extend((child, owner) for child in statement_children(current))
     return regions
 
 
