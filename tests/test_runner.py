@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from celery_codemods.api import analyze
+from celery_codemods.rules._pass_ids_facts import ModulePassIds
 from celery_codemods.settings import Settings
 from tests.helpers import write_tree
 
@@ -83,3 +84,39 @@ def test_cache_notices_an_edited_file(tmp_path: Path, monkeypatch: pytest.Monkey
     reports.write_text(reports.read_text().replace("pass", "raise"))
     _, after = _summary(tmp_path / "src", jobs=1, cache=True)
     assert [f for f in before if f[2] == "CEL001"] and not [f for f in after if f[2] == "CEL001"]
+
+
+def _call_facts(root: Path, **options: object) -> dict[str, object]:
+    analysis = analyze([root], Settings(**options))  # type: ignore[arg-type]
+    return {
+        Path(path).relative_to(root).as_posix(): module.extras.get("CEL101")
+        for path, module in analysis.project.modules.items()
+    }
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_call_sites_are_the_same_from_workers_and_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    monkeypatch.setenv("CELERY_CODEMOD_CACHE_DIR", str(tmp_path / "cache"))
+    callers = {
+        f"proj/caller{i}.py": (
+            "from proj.models import Order\nfrom proj.reports import build_report\n\n\n"
+            "def view(pk):\n    order = Order.objects.get(pk=pk)\n    build_report.delay(order, note=str(pk))\n"
+        )
+        for i in range(60)
+    }
+    models = {"proj/models.py": "from django.db import models\n\n\nclass Order(models.Model):\n    pass\n"}
+    write_tree(tmp_path / "src", {**PROJECT, **models, **callers})
+    cold = _call_facts(tmp_path / "src", jobs=1, cache=False)
+    first = _call_facts(tmp_path / "src", jobs=jobs, cache=True)
+    warm = _call_facts(tmp_path / "src", jobs=jobs, cache=True)
+    sites = [
+        site
+        for extra in cold.values()
+        if isinstance(extra, ModulePassIds) and extra.calls is not None
+        for site in extra.calls.sites
+    ]
+    assert any(site.form == "delay" and site.args[0].origin.kind == "instance" for site in sites)
+    assert first == cold
+    assert warm == cold
