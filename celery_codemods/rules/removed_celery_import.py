@@ -220,7 +220,7 @@ def _removed_imports(tree: ast.Module, ctx: ModuleContext) -> Iterator[RemovedIm
         for inner in iter_statements([node])
     }
     for node in iter_statements(tree.body):
-        if id(node) in guarded:
+        if not isinstance(node, ast.Import | ast.ImportFrom) or id(node) in guarded:
             continue
         span = ctx.span(node)
         where = (span.line, span.col, span.end_line, span.end_col)
