@@ -17,6 +17,7 @@ from celery_codemods.index.facts import Option
 from celery_codemods.index.project import Task
 from celery_codemods.rules._ast_walk import remember, walk_body, walk_function
 from celery_codemods.rules._decorator_edit import KeywordEdit, apply_keyword_edit, is_one_line, one_argument_a_line
+from celery_codemods.rules.base import Rule
 from celery_codemods.rules.task_refers_to_itself import CURRENT_TASK, local_names
 from celery_codemods.settings import Settings
 
@@ -381,3 +382,16 @@ def _helper_arguments_on_their_own_line(arg: cst.Arg, indent: str) -> cst.Arg:
     inner = [a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for a in helper.args]
     inner[-1] = inner[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=closing)
     return arg.with_changes(value=helper.with_changes(whitespace_before_args=deeper, args=inner))
+
+
+class RetryCallsRule(Rule):
+    """Base of the rules that read a task's own ``self.retry(...)`` calls (computed once per function)."""
+
+    @classmethod
+    def extract_function(
+        cls, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: ModuleContext
+    ) -> tuple[RetryCall, ...] | None:
+        return extract_retry_calls(node, ctx) or None
+
+    def retry_calls(self, task: Task) -> list[RetryCall]:
+        return own_retry_calls(task, task.function.extras.get(self.code, ()))

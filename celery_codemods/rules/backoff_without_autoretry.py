@@ -62,13 +62,11 @@ module already binds `get_exponential_backoff_interval` to something else.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
 
 import libcst as cst
 
 from celery_codemods.findings import Edit, Finding, Fix, Safety
-from celery_codemods.index.context import ModuleContext
 from celery_codemods.index.project import Project, Task
 from celery_codemods.rewrite import EditContext
 from celery_codemods.rules._decorator_edit import KeywordEdit, apply_keyword_edit, decorator_edit
@@ -76,34 +74,26 @@ from celery_codemods.rules._retries import (
     BACKOFF_OPTIONS,
     CountdownEdit,
     RetryCall,
+    RetryCallsRule,
     apply_countdown,
     backoff_policy,
     countdown_blocker,
     countdown_edits,
-    extract_retry_calls,
     options_hidden,
-    own_retry_calls,
 )
-from celery_codemods.rules.base import Rule
 
 
-class BackoffWithoutAutoretry(Rule):
+class BackoffWithoutAutoretry(RetryCallsRule):
     code = "CEL305"
     name = "backoff-without-autoretry"
     summary = "retry_backoff options on a task without autoretry_for do nothing"
     fix_availability = "sometimes"
 
-    @classmethod
-    def extract_function(
-        cls, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: ModuleContext
-    ) -> tuple[RetryCall, ...] | None:
-        return extract_retry_calls(node, ctx) or None
-
     def check(self, project: Project) -> Iterator[Finding]:
         for task in project.tasks:
             present = tuple(name for name in BACKOFF_OPTIONS if task.option(name) is not None)
             if present and task.option("autoretry_for") is None and not options_hidden(task):
-                calls = own_retry_calls(task, task.function.extras.get(self.code, ()))
+                calls = self.retry_calls(task)
                 yield self._finding(task, present, calls)
 
     def _finding(self, task: Task, present: tuple[str, ...], calls: list[RetryCall]) -> Finding:

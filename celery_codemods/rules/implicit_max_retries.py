@@ -43,35 +43,26 @@ and only make it explicit.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
 
 import libcst as cst
 
 from celery_codemods.findings import Edit, Finding, Fix, Safety
-from celery_codemods.index.context import ModuleContext
 from celery_codemods.index.project import Project, Task
 from celery_codemods.rewrite import EditContext
 from celery_codemods.rules._decorator_edit import KeywordEdit, apply_keyword_edit, decorator_edit
-from celery_codemods.rules._retries import RetryCall, extract_retry_calls, options_hidden, own_retry_calls
-from celery_codemods.rules.base import Rule
+from celery_codemods.rules._retries import RetryCall, RetryCallsRule, options_hidden
 
 
-class ImplicitMaxRetries(Rule):
+class ImplicitMaxRetries(RetryCallsRule):
     code = "CEL303"
     name = "implicit-max-retries"
     summary = "Retrying task without an explicit max_retries (Celery's implicit 3)"
     fix_availability = "always"
 
-    @classmethod
-    def extract_function(
-        cls, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: ModuleContext
-    ) -> tuple[RetryCall, ...] | None:
-        return extract_retry_calls(node, ctx) or None
-
     def check(self, project: Project) -> Iterator[Finding]:
         for task in project.tasks:
-            how = _retries_without_limit(task, own_retry_calls(task, task.function.extras.get(self.code, ())))
+            how = _retries_without_limit(task, self.retry_calls(task))
             if how is not None:
                 yield self._finding(task, how)
 

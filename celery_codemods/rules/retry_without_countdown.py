@@ -72,47 +72,37 @@ exceeds the cap (600 s by default). `raise` in front changes nothing:
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
 
 import libcst as cst
 
 from celery_codemods.findings import Edit, Finding, Fix, Safety
-from celery_codemods.index.context import ModuleContext
 from celery_codemods.index.project import Project, Task
 from celery_codemods.rewrite import EditContext
 from celery_codemods.rules._retries import (
     DB_RETRY_DELAY,
     CountdownEdit,
     RetryCall,
+    RetryCallsRule,
     apply_countdown,
     backoff_policy,
     countdown_blocker,
     countdown_edits,
-    extract_retry_calls,
-    own_retry_calls,
     retries_internal_error,
 )
-from celery_codemods.rules.base import Rule
 
 
-class RetryWithoutCountdown(Rule):
+class RetryWithoutCountdown(RetryCallsRule):
     code = "CEL304"
     name = "retry-without-countdown"
     summary = "Manual retry without countdown waits a fixed 180 s"
     fix_availability = "sometimes"
 
-    @classmethod
-    def extract_function(
-        cls, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: ModuleContext
-    ) -> tuple[RetryCall, ...] | None:
-        return extract_retry_calls(node, ctx) or None
-
     def check(self, project: Project) -> Iterator[Finding]:
         for task in project.tasks:
             if task.option("default_retry_delay") is not None or task.decorator.star_kwargs:
                 continue
-            for call in own_retry_calls(task, task.function.extras.get(self.code, ())):
+            for call in self.retry_calls(task):
                 if not call.has_delay:
                     yield self._finding(task, call)
 

@@ -35,32 +35,23 @@ No fix: how long to keep trying is the author's call.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
 
 from celery_codemods.findings import Finding
-from celery_codemods.index.context import ModuleContext
 from celery_codemods.index.project import Project, Task
-from celery_codemods.rules._retries import RetryCall, extract_retry_calls, own_retry_calls
-from celery_codemods.rules.base import Rule
+from celery_codemods.rules._retries import RetryCallsRule
 
 
-class UnboundedRetries(Rule):
+class UnboundedRetries(RetryCallsRule):
     code = "CEL307"
     name = "unbounded-retries"
     summary = "max_retries=None retries forever"
-
-    @classmethod
-    def extract_function(
-        cls, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: ModuleContext
-    ) -> tuple[RetryCall, ...] | None:
-        return extract_retry_calls(node, ctx) or None
 
     def check(self, project: Project) -> Iterator[Finding]:
         for task in project.tasks:
             if _decorator_says_forever(task):
                 yield self._finding(task, task.decorator.span.line, task.decorator.span.col, "its options")
-            for call in own_retry_calls(task, task.function.extras.get(self.code, ())):
+            for call in self.retry_calls(task):
                 if call.max_retries == "none":
                     yield self._finding(task, call.line, call.col, f"`{call.receiver}.retry()`")
 
