@@ -19,23 +19,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from celery_codemods.index.models import ModelInfo, PkType, RuntimeModels
+from celery_codemods.index.models import ModelInfo, PkType, RuntimeModels, field_pk_type
 from celery_codemods.index.reader import module_name
 
-_INT_TYPES = frozenset(
-    {
-        "AutoField",
-        "BigAutoField",
-        "SmallAutoField",
-        "IntegerField",
-        "BigIntegerField",
-        "SmallIntegerField",
-        "PositiveIntegerField",
-        "PositiveBigIntegerField",
-        "PositiveSmallIntegerField",
-    }
-)
-_STR_TYPES = frozenset({"CharField", "SlugField", "EmailField", "TextField", "URLField"})
 _LOADED: dict[str, RuntimeModels] = {}
 
 
@@ -167,11 +153,4 @@ def _pk_type(pk: Any) -> PkType | None:
         if not getattr(field, "is_relation", False) or getattr(field, "target_field", None) is None:
             break
         field = field.target_field
-    internal = field.get_internal_type()
-    if internal in _INT_TYPES:
-        return "int"
-    if internal == "UUIDField":
-        return "uuid.UUID"
-    if internal in _STR_TYPES:
-        return "str"
-    return None
+    return field_pk_type(field.get_internal_type())

@@ -36,6 +36,19 @@ _INT_FIELDS = frozenset(
     }
 )
 _STR_FIELDS = frozenset({"CharField", "SlugField", "EmailField", "TextField", "URLField"})
+
+
+def field_pk_type(field_class: str) -> PkType | None:
+    """The type a primary key of this Django field class holds (``UUIDField`` -> ``uuid.UUID``), if known."""
+    if field_class in _INT_FIELDS:
+        return "int"
+    if field_class == "UUIDField":
+        return "uuid.UUID"
+    if field_class in _STR_FIELDS:
+        return "str"
+    return None
+
+
 _RELATION_FIELDS = frozenset({"OneToOneField", "ForeignKey"})
 _ALL_RELATIONS = frozenset({"OneToOneField", "ForeignKey", "ManyToManyField", "ParentalKey"})
 
@@ -563,12 +576,9 @@ def _pk_type(
     registry: ModelRegistry, facts: ClassFacts, base_models: list[ModelInfo], visiting: set[str]
 ) -> PkType | None:
     if facts.pk_field is not None:
-        if facts.pk_field == "UUIDField":
-            return "uuid.UUID"
-        if facts.pk_field in _STR_FIELDS:
-            return "str"
-        if facts.pk_field in _INT_FIELDS:
-            return "int"
+        known = field_pk_type(facts.pk_field)
+        if known is not None:
+            return known
         if facts.pk_related is not None:
             related = _model_info(registry, facts.pk_related, visiting)
             return related.pk_type if related is not None else None
