@@ -16,6 +16,7 @@ import os
 import pickle
 import sys
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,6 +55,7 @@ def user_cache_dir() -> Path:
     return base / "celery-codemod"
 
 
+@cache  # the tool's files do not change during a run; a cold check asks twice (result and index caches)
 def code_signature() -> str:
     """Changes whenever the tool's own code does (version bumps alone miss edits)."""
     digest = hashlib.blake2b(__version__.encode(), digest_size=12)
