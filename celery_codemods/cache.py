@@ -36,10 +36,12 @@ class Entry:
     definitions_hit: bool
     """The first-pass prefilter kept the file."""
     facts: ModuleFacts | None
-    """Set once the file has been indexed (by either pass)."""
+    """What the first pass made of the file: its facts, or an outline of them, or None (skipped)."""
     names_key: str = ""
-    """The task names the file was last checked against (second pass)."""
+    """The task names the file was last checked against (second pass: skipped and outlined files)."""
     names_hit: bool = False
+    named_facts: ModuleFacts | None = None
+    """The file's full facts, when it names one of those tasks."""
 
 
 def user_cache_dir() -> Path:
@@ -124,7 +126,7 @@ class IndexCache:
         entry = self.entries.get(key)
         if self.file is None or entry is None:
             return
-        self.entries[key] = replace(entry, names_key=names_key, names_hit=hit, facts=facts or entry.facts)
+        self.entries[key] = replace(entry, names_key=names_key, names_hit=hit, named_facts=facts)
         self.dirty = True
 
     def save(self) -> None:

@@ -120,3 +120,84 @@ def test_call_sites_are_the_same_from_workers_and_from_the_cache(
     assert any(site.form == "delay" and site.args[0].origin.kind == "instance" for site in sites)
     assert first == cold
     assert warm == cold
+
+
+MODELS_ONLY = {
+    # Can only define models: outlined, unless it calls a task by name.
+    "proj/models.py": """\
+        from django.db import models
+
+
+        class Order(models.Model):
+            def ship(self):
+                from proj.reports import build_report
+
+                build_report.delay(self)
+        """,
+    "proj/other_models.py": """\
+        from django.db import models
+
+
+        class Invoice(models.Model):
+            def total(self):
+                return sum(line.amount for line in self.lines.all())
+        """,
+}
+
+
+def _outlines(root: Path, **options: object) -> dict[str, tuple[bool, int, bool]]:
+    """Per module: outlined?, how many task candidates, has call facts?"""
+    analysis = analyze([root], Settings(**options))  # type: ignore[arg-type]
+    summary = {}
+    for path, module in analysis.project.modules.items():
+        extra = module.extras.get("CEL101")
+        calls = isinstance(extra, ModulePassIds) and extra.calls is not None
+        summary[Path(path).relative_to(root).as_posix()] = (module.outline, len(module.functions), calls)
+    return summary
+
+
+def test_model_only_files_are_outlined_unless_they_name_a_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CELERY_CODEMOD_CACHE_DIR", str(tmp_path / "cache"))
+    write_tree(tmp_path / "src", {**PROJECT, **MODELS_ONLY})
+    cold = _outlines(tmp_path / "src", jobs=1, cache=False)
+    assert cold["proj/models.py"] == (False, 0, True)  # calls build_report: indexed in full
+    assert cold["proj/other_models.py"] == (True, 0, False)
+    assert _outlines(tmp_path / "src", jobs=1, cache=True) == cold
+    assert _outlines(tmp_path / "src", jobs=1, cache=True) == cold  # from the cache
+
+    reports = tmp_path / "src" / "proj" / "reports.py"
+    reports.write_text(reports.read_text().replace("build_report", "render_report"))
+    renamed = _outlines(tmp_path / "src", jobs=1, cache=False)
+    assert renamed["proj/models.py"] == (True, 0, False)  # names no task any more
+    assert _outlines(tmp_path / "src", jobs=1, cache=True) == renamed
+
+
+def test_an_outline_still_gives_the_models_to_the_pass_ids_rule(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            **PROJECT,
+            "proj/other_models.py": MODELS_ONLY["proj/other_models.py"],
+            "proj/tasks.py": """\
+                from celery import shared_task
+
+
+                @shared_task
+                def send_invoice(invoice):
+                    invoice.refresh_from_db()
+                """,
+            "proj/views.py": """\
+                from proj.other_models import Invoice
+                from proj.tasks import send_invoice
+
+
+                def view(pk):
+                    send_invoice.delay(Invoice.objects.get(pk=pk))
+                """,
+        },
+    )
+    analysis = analyze([tmp_path], Settings(jobs=1, cache=False))
+    assert analysis.project.modules[str(tmp_path / "proj" / "other_models.py")].outline
+    (finding,) = [f for f in analysis.findings if f.code == "CEL101"]
+    assert "receives a `Invoice` instance" in finding.message
+    assert finding.fix is not None

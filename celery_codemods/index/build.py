@@ -62,7 +62,11 @@ def index_module(
     tree: ast.Module,
     rules: Sequence[type[Rule]],
     task_decorators: tuple[str, ...] = (),
+    *,
+    outline: bool = False,
 ) -> ModuleFacts:
+    """The module's facts. An ``outline`` holds only what other modules need (imports, the
+    rules' ``extract_outline`` facts): for a module that defines no task and calls none."""
     resolver = ImportResolver(module, is_package)
     for node in iter_statements(tree.body):
         if isinstance(node, ast.Import | ast.ImportFrom):
@@ -77,6 +81,18 @@ def index_module(
         module_names=module_names,
         task_decorators=task_decorators,
     )
+    if outline:
+        return ModuleFacts(
+            path=path,
+            module=module,
+            digest=digest,
+            is_package=is_package,
+            imports=tuple(resolver.names.items()),
+            module_names=module_names | frozenset(resolver.names),
+            suppressions=tuple(_suppressions(text)),
+            extras={rule.code: value for rule in rules if (value := rule.extract_outline(tree, ctx)) is not None},
+            outline=True,
+        )
     functions = tuple(_task_candidates(tree, ctx, rules))
     extras = {rule.code: value for rule in rules if (value := rule.extract_module(tree, ctx)) is not None}
     return ModuleFacts(

@@ -102,6 +102,9 @@ class ModuleFacts:
     suppressions: tuple[tuple[int, tuple[str, ...]], ...] = ()
     """Line -> suppressed codes; an empty tuple suppresses every code."""
     extras: dict[str, Any] = field(default_factory=dict, compare=False)
+    outline: bool = False
+    """Only what other modules need: the module can define a model but no task, and calls no task
+    by name. No functions, wrappers, apps, loggers or call sites."""
 
     def import_map(self) -> dict[str, str]:
         return dict(self.imports)

@@ -12,6 +12,7 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from celery_codemods.discovery import looks_generated
 from celery_codemods.findings import FileError
@@ -22,14 +23,16 @@ from celery_codemods.rules import all_rules
 from celery_codemods.rules._ast_walk import forget_walks
 from celery_codemods.sourcefile import SourceError, SourceFile, read_source
 
-# First pass: files that can define a task, a Celery app, a model or a beat
-# schedule, or enqueue on commit, or load modules (AppConfig.ready(), CELERY_IMPORTS).
-# The second pass adds the files that mention
-# a task found by the first (its callers), by name.
-_DEFINITIONS = (
-    rb"task|[Cc]elery|BEAT_SCHEDULE|beat_schedule|django\.db import|on_commit"
-    rb"|class\s+\w+\([^)]*Model\b|def ready\(|CELERY_IMPORTS"
-)
+# First pass: files that can define a task, a Celery app or a beat schedule, or
+# enqueue on commit, or load modules (AppConfig.ready(), CELERY_IMPORTS), are
+# indexed in full. Files that can only define a model are outlined: other modules
+# need their classes and imports, not their functions or calls, unless they call a
+# task. The second pass adds the files (outlined ones included) that mention a
+# task found by the first (its callers), by name.
+_DEFINITIONS = rb"task|[Cc]elery|BEAT_SCHEDULE|beat_schedule|on_commit|def ready\(|CELERY_IMPORTS"
+_MODELS = re.compile(rb"django\.db import|class\s+\w+\([^)]*Model\b")
+
+Tier = Literal["full", "outline"]
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,6 @@ _DEFINITION_WORDS = (
     b"beat_schedule",
     b"django.db import",
     b"on_commit",
-    b"Model",
     b"def ready(",
     b"CELERY_IMPORTS",
 )
@@ -76,11 +78,18 @@ def _definition_words(extra_names: tuple[str, ...]) -> tuple[bytes, ...]:
     return _DEFINITION_WORDS + tuple(name.rpartition(".")[2].encode() for name in extra_names)
 
 
+def definitions_tier(raw: bytes, extra_names: tuple[str, ...] = ()) -> Tier | None:
+    """The first-pass prefilter: index the file in full, outline it (it can only define a model), or skip it."""
+    if any(word in raw for word in _definition_words(extra_names)) and definitions_filter(extra_names).search(raw):
+        return "full"
+    if (b"Model" in raw or b"django.db import" in raw) and _MODELS.search(raw):
+        return "outline"
+    return None
+
+
 def may_define(raw: bytes, extra_names: tuple[str, ...] = ()) -> bool:
-    """The first-pass prefilter: the file can define a task, app, model or schedule."""
-    if not any(word in raw for word in _definition_words(extra_names)):
-        return False
-    return definitions_filter(extra_names).search(raw) is not None
+    """The file can define a task, app, model or schedule."""
+    return definitions_tier(raw, extra_names) is not None
 
 
 @lru_cache(maxsize=8)
@@ -142,9 +151,10 @@ def index_file(
         return FileError(path, str(exc))
     if known_digest is not None and source.digest == known_digest:
         return Unchanged(path)
-    if not may_define(source.raw, task_decorators) or looks_generated(source.raw):
+    tier = definitions_tier(source.raw, task_decorators)
+    if tier is None or looks_generated(source.raw):
         return Skipped(path, source.digest)
-    return index_source(path, source, task_decorators)
+    return index_source(path, source, task_decorators, outline=tier == "outline")
 
 
 def _index_if_named(path: str, task_decorators: tuple[str, ...], names: tuple[str, ...]) -> IndexResult:
@@ -165,7 +175,10 @@ def _index_if_named(path: str, task_decorators: tuple[str, ...], names: tuple[st
     return index_source(path, source, task_decorators)
 
 
-def index_source(path: str, source: SourceFile, task_decorators: tuple[str, ...] = ()) -> ModuleFacts | FileError:
+def index_source(
+    path: str, source: SourceFile, task_decorators: tuple[str, ...] = (), *, outline: bool = False
+) -> ModuleFacts | FileError:
+    """Facts for the file; with ``outline``, only what other modules need (see ``index_module``)."""
     module, is_package = module_name(Path(path))
     try:
         with warnings.catch_warnings():
@@ -178,7 +191,9 @@ def index_source(path: str, source: SourceFile, task_decorators: tuple[str, ...]
     except ValueError as exc:
         return FileError(path, f"cannot parse: {exc}")
     try:
-        return index_module(path, module, is_package, source.text, source.digest, tree, all_rules(), task_decorators)
+        return index_module(
+            path, module, is_package, source.text, source.digest, tree, all_rules(), task_decorators, outline=outline
+        )
     except RecursionError:
         return FileError(path, "too deeply nested to analyse; skipped")
     except Exception as exc:  # noqa: BLE001 - a bug in one extractor must not end the run

@@ -1,8 +1,9 @@
 """Run the index pass over many files: two prefilter passes, a process pool, the cache.
 
-First pass: files that can define a task, app, model or schedule. Second
-pass: the remaining files that mention a task found by the first, by name
-(its callers). Most files of a large repository are read but never parsed.
+First pass: files that can define a task, app or schedule, in full, and an
+outline of those that can only define a model. Second pass: the skipped and
+outlined files that mention a task found by the first, by name (its callers),
+in full. Most files of a large repository are read but never parsed.
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ class IndexRun:
     modules: tuple[ModuleFacts, ...]
     errors: tuple[FileError, ...]
     first_pass_kept: int
+    """Indexed or outlined by the first pass."""
     second_pass_kept: int
+    """Indexed in full by the second pass (skipped or outlined by the first)."""
+    outlined: int = 0
 
 
 def _work(
@@ -80,7 +84,7 @@ def _run(
 ) -> IndexRun:
     modules: dict[str, ModuleFacts] = {}
     errors: list[FileError] = []
-    skipped: list[str] = []
+    unnamed: list[str] = []
     todo: list[Job] = []
     for path in paths:
         entry = cache.lookup(path)
@@ -88,31 +92,35 @@ def _run(
             todo.append((path, decorators, None, cache.digest_of(path)))
         elif entry.definitions_hit and entry.facts is not None:
             modules[path] = entry.facts
+            if entry.facts.outline:
+                unnamed.append(path)
         else:
-            skipped.append(path)
+            unnamed.append(path)
     cached = len(paths) - len(todo)
     for done, result in enumerate(mapper(todo), start=1):
-        _first_pass_result(result, cache, modules, skipped, errors)
+        _first_pass_result(result, cache, modules, unnamed, errors)
         if progress is not None:
             progress(cached + done, len(paths))
     first_kept = len(modules)
+    outlined = sum(1 for facts in modules.values() if facts.outline)
     names: tuple[str, ...] = ()
     for _ in range(_MAX_NAME_ROUNDS):  # callers may define tasks (through wrappers) that others call
         wider = reference_names(Project(modules.values(), decorators))
-        if wider == names or not skipped:
+        if wider == names or not unnamed:
             break
         names = wider
-        skipped = _second_pass(skipped, names, decorators, cache, mapper, modules, errors)
+        unnamed = _second_pass(unnamed, names, decorators, cache, mapper, modules, errors)
     ordered = tuple(modules[path] for path in paths if path in modules)
     cache.save()
-    return IndexRun(ordered, tuple(errors), first_kept, len(modules) - first_kept)
+    still_outlined = sum(1 for facts in ordered if facts.outline)
+    return IndexRun(ordered, tuple(errors), first_kept, len(modules) - first_kept + outlined - still_outlined, outlined)
 
 
 def _first_pass_result(
     result: IndexResult | Unchanged,
     cache: IndexCache,
     modules: dict[str, ModuleFacts],
-    skipped: list[str],
+    unnamed: list[str],
     errors: list[FileError],
 ) -> None:
     if isinstance(result, FileError):
@@ -123,18 +131,22 @@ def _first_pass_result(
         refreshed = cache.store(result.path, digest, entry.definitions_hit if entry else False, None)
         if refreshed is not None and refreshed.definitions_hit and refreshed.facts is not None:
             modules[result.path] = refreshed.facts
+            if refreshed.facts.outline:
+                unnamed.append(result.path)
         else:
-            skipped.append(result.path)
+            unnamed.append(result.path)
     elif isinstance(result, Skipped):
         cache.store(result.path, result.digest, False, None)
-        skipped.append(result.path)
+        unnamed.append(result.path)
     else:
         cache.store(result.path, result.digest, True, result)
         modules[result.path] = result
+        if result.outline:
+            unnamed.append(result.path)
 
 
 def _second_pass(
-    skipped: list[str],
+    unnamed: list[str],
     names: tuple[str, ...],
     decorators: tuple[str, ...],
     cache: IndexCache,
@@ -142,17 +154,21 @@ def _second_pass(
     modules: dict[str, ModuleFacts],
     errors: list[FileError],
 ) -> list[str]:
-    """Index the skipped files that mention ``names``; return those still skipped."""
+    """Index in full the unnamed and outlined files that mention ``names``; return the others."""
     names_key = hashlib.blake2b("\n".join(names).encode(), digest_size=12).hexdigest()
     todo: list[Job] = []
-    still_skipped: list[str] = []
-    for path in skipped:
+    still_unnamed: list[str] = []
+    for path in unnamed:
         entry = cache.entries.get(_abs(path))
-        if entry is not None and entry.names_key == names_key and (not entry.names_hit or entry.facts is not None):
-            if entry.names_hit and entry.facts is not None:
-                modules[path] = entry.facts
+        if (
+            entry is not None
+            and entry.names_key == names_key
+            and (not entry.names_hit or entry.named_facts is not None)
+        ):
+            if entry.names_hit and entry.named_facts is not None:
+                modules[path] = entry.named_facts
             else:
-                still_skipped.append(path)
+                still_unnamed.append(path)
         else:
             todo.append((path, decorators, names, None))
     for result in mapper(todo):
@@ -163,8 +179,8 @@ def _second_pass(
             modules[result.path] = result
         elif isinstance(result, Skipped):
             cache.remember_names(result.path, names_key, False, None)
-            still_skipped.append(result.path)
-    return still_skipped
+            still_unnamed.append(result.path)
+    return still_unnamed
 
 
 def reference_names(project: Project) -> tuple[str, ...]:

@@ -60,6 +60,12 @@ def extract_module(tree: ast.Module, ctx: ModuleContext) -> ModulePassIds | None
     return ModulePassIds(models, calls)
 
 
+def extract_outline(tree: ast.Module, ctx: ModuleContext) -> ModulePassIds | None:
+    """The model classes only: the module calls no task, and its calls are never read."""
+    models = extract_classes(tree, ctx)
+    return ModulePassIds(models, None) if models is not None else None
+
+
 def extract_function(node: ast.FunctionDef | ast.AsyncFunctionDef) -> TaskBody:
     args = node.args
     ordered = [*args.posonlyargs, *args.args]

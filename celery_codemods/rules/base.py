@@ -53,6 +53,12 @@ class Rule:
     def extract_module(cls, tree: ast.Module, ctx: ModuleContext) -> Any:
         return None
 
+    @classmethod
+    def extract_outline(cls, tree: ast.Module, ctx: ModuleContext) -> Any:
+        """Facts this rule needs from a module that defines and calls no task (one that only
+        defines models, say): only those read across modules, such as class hierarchies."""
+        return None
+
     # Plan pass (one process, merged index).
     def check(self, project: Project) -> Iterable[Finding]:
         return ()

@@ -79,6 +79,10 @@ class BeatUnknownTask(Rule):
     def extract_module(cls, tree: ast.Module, ctx: ModuleContext) -> BeatFacts | None:
         return extract(tree, ctx)
 
+    @classmethod
+    def extract_outline(cls, tree: ast.Module, ctx: ModuleContext) -> BeatFacts | None:
+        return cls.extract_module(tree, ctx)  # beat entries and class task names count wherever they are
+
     def check(self, project: Project) -> Iterator[Finding]:
         names = TaskNames.of(project)
         if names.empty or names.unknowable:

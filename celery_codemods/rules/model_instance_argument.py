@@ -159,6 +159,10 @@ class ModelInstanceArgument(Rule):
         return _pass_ids_facts.extract_module(tree, ctx)
 
     @classmethod
+    def extract_outline(cls, tree: ast.Module, ctx: ModuleContext) -> _pass_ids_facts.ModulePassIds | None:
+        return _pass_ids_facts.extract_outline(tree, ctx)
+
+    @classmethod
     def extract_function(
         cls, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: ModuleContext
     ) -> _pass_ids_facts.TaskBody:

@@ -103,6 +103,10 @@ class RetryOnPermanentError(Rule):
         )
         return ClassBases(classes) if classes else None
 
+    @classmethod
+    def extract_outline(cls, tree: ast.Module, ctx: ModuleContext) -> ClassBases | None:
+        return cls.extract_module(tree, ctx)  # exception hierarchies are read across modules
+
     def check(self, project: Project) -> Iterator[Finding]:
         bases = {
             name: parents

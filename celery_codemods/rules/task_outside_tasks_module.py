@@ -97,6 +97,10 @@ class TaskOutsideTasksModule(Rule):
             names.update(_imported_at_ready(tree, ctx))
         return ImportedModules(tuple(sorted(names))) if names else None
 
+    @classmethod
+    def extract_outline(cls, tree: ast.Module, ctx: ModuleContext) -> ImportedModules | None:
+        return cls.extract_module(tree, ctx)  # Celery's import settings count wherever they are
+
     def check(self, project: Project) -> Iterator[Finding]:
         configured = {
             name

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from celery_codemods.findings import FileError
 from celery_codemods.index.facts import ModuleFacts
-from celery_codemods.index.reader import FileError, Skipped, definitions_filter, index_file, may_define, names_filter
+from celery_codemods.index.reader import Skipped, definitions_tier, index_file, may_define, names_filter
 
 NAMES = ("check_auth", "check_auth_identity", "check", "send_receipt", "sync_ÿ", "a")
 
@@ -72,28 +73,57 @@ def test_second_pass_keeps_only_files_naming_a_task(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "tier", "tier_with_job_decorator"),
     [
-        "from celery import shared_task",
-        "import Celery",
-        "CELERY_BEAT_SCHEDULE = {}",
-        "app.conf.beat_schedule = {}",
-        "from django.db import models",
-        "from django.db.models import Q",
-        "transaction.on_commit(f)",
-        "class Order(models.Model):",
-        "class Order(Base, TimeStampedModel):",
-        "class Order(Base):  # Model",
-        "Model = 1",
-        "    def ready(self):",
-        "def ready_to_go():",
-        "CELERY_IMPORTS = ('a',)",
-        "@job()\ndef build(): pass",
-        "def helper():\n    return 1",
-        "",
+        ("from celery import shared_task", "full", "full"),
+        ("import Celery", "full", "full"),
+        ("CELERY_BEAT_SCHEDULE = {}", "full", "full"),
+        ("app.conf.beat_schedule = {}", "full", "full"),
+        ("transaction.on_commit(f)", "full", "full"),
+        ("    def ready(self):", "full", "full"),
+        ("CELERY_IMPORTS = ('a',)", "full", "full"),
+        ("from django.db import models", "outline", "outline"),
+        ("class Order(models.Model):", "outline", "outline"),
+        ("class Order(Base, TimeStampedModel):", "outline", "outline"),
+        ("class Order(models.Model):\n    pass\nsend_receipt_task.delay(1)", "full", "full"),
+        ("from django.db import models\n@job()\ndef build(): pass", "outline", "full"),
+        ("@job()\ndef build(): pass", None, "full"),
+        ("from django.db.models import Q", None, None),
+        ("class Order(Base):  # Model", None, None),
+        ("Model = 1", None, None),
+        ("def ready_to_go():", None, None),
+        ("def helper():\n    return 1", None, None),
+        ("", None, None),
     ],
 )
-def test_first_pass_prefilter_agrees_with_its_regex(text: str) -> None:
+def test_first_pass_tiers(text: str, tier: str | None, tier_with_job_decorator: str | None) -> None:
+    """In full what can define a task, app or schedule; an outline of what can only define a model."""
     raw = text.encode()
-    for decorators in ((), ("proj.wrappers.job",)):
-        assert may_define(raw, decorators) == (definitions_filter(decorators).search(raw) is not None)
+    assert definitions_tier(raw) == tier
+    assert definitions_tier(raw, ("proj.wrappers.job",)) == tier_with_job_decorator
+    assert may_define(raw) == (tier is not None)
+
+
+def test_an_outline_keeps_what_other_modules_read(tmp_path: Path) -> None:
+    models = tmp_path / "models.py"
+    models.write_text(
+        "from django.db import models\n\nfrom shop.mail import notify\n\n"
+        "class PaymentDeclined(ValueError):\n    pass\n\n\n"
+        "class Order(models.Model):\n"
+        "    def ship(self):\n"
+        "        try:\n            push(self)\n        except Exception:\n            pass\n"
+        "        notify.delay(self)\n"
+    )
+    facts = index_file(str(models))
+    assert isinstance(facts, ModuleFacts) and facts.outline
+    assert facts.import_map() == {"models": "django.db.models", "notify": "shop.mail.notify"}
+    assert facts.functions == () and facts.wrappers == () and facts.loggers == ()
+    pass_ids = facts.extras["CEL101"]
+    assert pass_ids.calls is None
+    assert [cls.qualname.rpartition(".")[2] for cls in pass_ids.models.classes] == ["PaymentDeclined", "Order"]
+    assert dict(facts.extras["CEL308"].classes)["models.PaymentDeclined"] == ("ValueError",)
+    assert set(facts.extras) == {"CEL101", "CEL308"}
+
+    full = index_file(str(models), (), ("notify",))  # the second pass: it names a task
+    assert isinstance(full, ModuleFacts) and not full.outline
+    assert full.extras["CEL101"].calls is not None
