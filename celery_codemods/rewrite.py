@@ -28,8 +28,10 @@ if TYPE_CHECKING:
     StatementLines: TypeAlias = Iterable[tuple[cst.BaseStatement, int, int]]
     """Each top-level statement with its first line (its leading lines included) and its last line."""
 
+from celery_codemods.bindings import bound_once_and_read
 from celery_codemods.findings import Edit
 from celery_codemods.imports import ImportRequest, add_imports
+from celery_codemods.index.build import iter_statements
 from celery_codemods.index.context import LINE_BREAK as _LINE_BREAK
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.rules.base import Rule
@@ -230,9 +232,7 @@ def _rewrite_module(
     if ctx.imports_to_add:
         module = _add_imports(module, ctx)
     if ctx.imports_to_remove:
-        from libcst.codemod.visitors import RemoveImportsVisitor
-
-        module = RemoveImportsVisitor(ctx.codemod_context()).transform_module(module)
+        module = _remove_unused_imports(module, ctx)
     new_text = _keep_final_newline(text, module.code)
     problem = verify_parses(new_text)
     if problem is not None:
@@ -298,13 +298,47 @@ def _rewrite_statements(
         region.module = module.visit(_edit_applier(by_key, positions, rules, ctx, applied, top_level, edited))
     if len(applied) != sum(len(group) for group in by_key.values()):
         return None
-    if ctx.imports_to_remove:
-        return None  # whether an import is still used is a question about the whole module
     adds_imports = ctx.new_logger is not None or ctx.imports_to_add
     if adds_imports and not _edit_head(text, regions, head, style, ctx):
         return None
     new_text = _splice(text, sorted(regions.values(), key=lambda region: region.start))
-    return new_text if verify_parses(new_text) is None else None
+    tree = _parse_ast(new_text)
+    if tree is None or _removals_pending(tree, ctx.imports_to_remove):
+        return None  # removing an import the edits left unused takes the whole module
+    return new_text
+
+
+def _removals_pending(tree: ast.Module, requests: Sequence[ImportRequest]) -> list[ImportRequest]:
+    """The removal requests LibCST's RemoveImportsVisitor still has to decide (a scope analysis).
+
+    Settled without it: ``from module import obj`` that the module no longer
+    holds (nothing to remove), or whose name has no other binding in the
+    module and is read somewhere (still used: the visitor would keep it).
+    """
+    return [request for request in requests if not _settled(tree, request)]
+
+
+def _settled(tree: ast.Module, request: ImportRequest) -> bool:
+    if request.obj_name is None:
+        return False
+    held = any(
+        isinstance(node, ast.ImportFrom)
+        and (node.level > 0 or node.module == request.module)
+        and any(alias.name == request.obj_name and alias.asname == request.alias for alias in node.names)
+        for node in iter_statements(tree.body)
+    )
+    return not held or bound_once_and_read(tree, request.alias or request.obj_name)
+
+
+def _remove_unused_imports(module: cst.Module, ctx: EditContext) -> cst.Module:
+    tree = _parse_ast(module.code)
+    pending = ctx.imports_to_remove if tree is None else _removals_pending(tree, ctx.imports_to_remove)
+    if not pending:
+        return module
+    from libcst.codemod.visitors import RemoveImportsVisitor
+
+    ctx.imports_to_remove = pending
+    return RemoveImportsVisitor(ctx.codemod_context()).transform_module(module)
 
 
 def _parse_ast(text: str) -> ast.Module | None:
