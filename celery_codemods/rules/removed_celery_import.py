@@ -81,6 +81,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from celery_codemods.bindings import name_counts
 from celery_codemods.findings import Edit, Finding, Fix, Safety
 from celery_codemods.index.build import iter_statements
 from celery_codemods.index.context import ModuleContext
@@ -138,6 +139,8 @@ class RemovedImports:
     imports: tuple[RemovedImport, ...]
     dotted_uses: tuple[str, ...] | None
     """Attributes used after ``celery.task.``; None when ``celery.task`` is also used alone."""
+    bound_once: frozenset[str] = frozenset()
+    """Names these imports bind that nothing else in the module binds: every read is a use of the import."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,8 @@ class ImportPlan:
     """(module, name, asname) imports that replace them."""
     dotted: bool
     """``celery.task.task`` -> ``celery.shared_task`` (``import celery.task``)."""
+    renames_need_scopes: bool = True
+    """A renamed name is bound more than once in the module: only scope analysis tells its uses apart."""
 
 
 class RemovedCeleryImport(Rule):
@@ -167,7 +172,10 @@ class RemovedCeleryImport(Rule):
         found = tuple(_removed_imports(tree, ctx))
         if not found:
             return None
-        return RemovedImports(found, _dotted_uses(tree) if any(i.name is None for i in found) else ())
+        dotted = _dotted_uses(tree) if any(i.name is None for i in found) else ()
+        bound = {item.asname or item.name for item in found if item.name is not None}
+        bindings, _ = name_counts(tree, bound)
+        return RemovedImports(found, dotted, frozenset(name for name in bound if bindings[name] == 1))
 
     def check(self, project: Project) -> Iterator[Finding]:
         for module in project.modules.values():
@@ -175,12 +183,12 @@ class RemovedCeleryImport(Rule):
             if facts is None:
                 continue
             fixable = [item for item in facts.imports if _fixable(item, facts, module)]
-            fix = self._fix(module, fixable) if fixable else None
+            fix = self._fix(module, facts, fixable) if fixable else None
             for item in facts.imports:
                 yield self._finding(module, item, fix if item in fixable else None)
 
-    def _fix(self, module: ModuleFacts, fixable: list[RemovedImport]) -> Fix:
-        plan = _plan(fixable)
+    def _fix(self, module: ModuleFacts, facts: RemovedImports, fixable: list[RemovedImport]) -> Fix:
+        plan = _plan(fixable, facts.bound_once)
         names = ", ".join(f"`{item.spelled}`" for item in fixable)
         return Fix(
             description=f"replace {names} (removed in Celery 5.0)",
@@ -205,7 +213,11 @@ class RemovedCeleryImport(Rule):
         if not isinstance(node, cst.Module):
             return node
         plan: ImportPlan = edit.payload
-        module = _rename_uses(node, dict(plan.renames)) if plan.renames else node
+        renames = dict(plan.renames)
+        if renames:
+            module = _rename_uses(node, renames) if plan.renames_need_scopes else node.visit(_reads_renamer(renames))
+        else:
+            module = node
         if plan.dotted:
             module = module.visit(_dotted_renamer())
         return _rewrite_import_statements(module, plan, ctx)
@@ -295,7 +307,7 @@ def _fixable(item: RemovedImport, facts: RemovedImports, module: ModuleFacts) ->
     return item.asname is not None or not clashes
 
 
-def _plan(fixable: list[RemovedImport]) -> ImportPlan:
+def _plan(fixable: list[RemovedImport], bound_once: frozenset[str]) -> ImportPlan:
     renames: list[tuple[str, str]] = []
     dropped: list[ImportKey] = []
     added: list[ImportKey] = []
@@ -310,7 +322,8 @@ def _plan(fixable: list[RemovedImport]) -> ImportPlan:
         added.append(("celery", replacement, item.asname))
         if item.asname is None and replacement != item.name:
             renames.append((item.name, replacement))
-    return ImportPlan(tuple(renames), tuple(dropped), tuple(dict.fromkeys(added)), dotted)
+    need_scopes = any(old not in bound_once for old, _ in renames)
+    return ImportPlan(tuple(renames), tuple(dropped), tuple(dict.fromkeys(added)), dotted, need_scopes)
 
 
 def _advice(item: RemovedImport) -> str:
@@ -335,6 +348,39 @@ def _rename_uses(module: cst.Module, renames: dict[str, str]) -> cst.Module:
             if isinstance(assignment, ImportAssignment):
                 targets.update({id(access.node): new for access in assignment.references})
     return wrapper.module.visit(_name_renamer(targets))
+
+
+def _reads_renamer(renames: dict[str, str]) -> cst.CSTTransformer:
+    """Rename every read of the names: right when the import is each name's one binding in the module."""
+
+    class _ReadsRenamer(cst.CSTTransformer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.not_reads: set[int] = set()  # names that are not variables: attributes, keywords
+
+        def visit_Import(self, node: cst.Import) -> bool:
+            return False  # the import statements are rewritten on their own
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+            return False
+
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            self.not_reads.add(id(node.attr))
+
+        def visit_Arg(self, node: cst.Arg) -> None:
+            if node.keyword is not None:
+                self.not_reads.add(id(node.keyword))
+
+        def visit_MatchKeywordElement(self, node: cst.MatchKeywordElement) -> None:
+            self.not_reads.add(id(node.key))
+
+        def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+            new = renames.get(original_node.value)
+            if new is None or id(original_node) in self.not_reads:
+                return updated_node
+            return updated_node.with_changes(value=new)
+
+    return _ReadsRenamer()
 
 
 def _name_renamer(targets: dict[int, str]) -> cst.CSTTransformer:

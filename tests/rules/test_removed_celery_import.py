@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
+
+import pytest
 
 from tests.helpers import assert_fixes, assert_unchanged, check_tree
 
@@ -315,3 +318,84 @@ def test_dotted_import_used_in_other_ways_is_only_reported(tmp_path: Path) -> No
         """
     assert_unchanged(tmp_path, source, CODE)
     assert [f.fix for f in check_tree(tmp_path, {}, CODE)] == [None]
+
+
+READS_ONLY = """\
+    from celery.task import current, task
+
+
+    @task(name="x.task")
+    def rebuild(index_id):
+        log(current.request.id, f"{current.request.hostname}", task=1)
+        return settings.task, [r for r in (current,)]
+
+
+    class Job:
+        runner = task
+        retry = staticmethod(lambda: current.retry())
+
+        def kind(self) -> type[task]:
+            return task
+    """
+
+
+def test_uses_of_an_import_that_is_its_names_only_binding_are_renamed_without_scope_analysis(
+    tmp_path: Path,
+) -> None:
+    assert_fixes(
+        tmp_path,
+        READS_ONLY,
+        """\
+        from celery import current_task, shared_task
+
+
+        @shared_task(name="x.task")
+        def rebuild(index_id):
+            log(current_task.request.id, f"{current_task.request.hostname}", task=1)
+            return settings.task, [r for r in (current_task,)]
+
+
+        class Job:
+            runner = shared_task
+            retry = staticmethod(lambda: current_task.retry())
+
+            def kind(self) -> type[shared_task]:
+                return shared_task
+        """,
+        CODE,
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "needs_scopes"),
+    [
+        (READS_ONLY, False),
+        ("import x.task\nfrom celery.task import task\n\n\n@task\ndef f():\n    return x.task.y, task\n", False),
+        ("from celery.task import task\n\n\ndef outer():\n    def inner(n=task):\n        return task(n)\n", False),
+        ("from celery.task import task\n\n\ndef run(task):\n    return task.delay()\n\n\nx = task(len)\n", True),
+        ("from celery.task import task\n\n\nclass A:\n    task = task(len)\n    y = task\n", True),
+        ("from celery.task import task\n\ntry:\n    pass\nexcept ValueError as task:\n    pass\nz = task(len)\n", True),
+        ("from celery.task import current\n\n\ndef f():\n    global current\n    current = 1\n", True),
+        ("from celery.task import current\nfrom other import *\n\ncurrent.retry()\n", True),
+    ],
+)
+def test_renaming_reads_agrees_with_scope_analysis_and_is_only_planned_when_it_can(
+    source: str, needs_scopes: bool
+) -> None:
+    import ast
+
+    import libcst as cst
+
+    from celery_codemods.index.build import index_module
+    from celery_codemods.rules import all_rules
+    from celery_codemods.rules.removed_celery_import import RemovedImports, _plan, _reads_renamer, _rename_uses
+
+    text = textwrap.dedent(source)
+    facts = index_module("m.py", "m", False, text, "", ast.parse(text), all_rules())
+    removed: RemovedImports = facts.extras[CODE]
+    plan = _plan(list(removed.imports), removed.bound_once)
+    assert plan.renames and plan.renames_need_scopes == needs_scopes
+    if not needs_scopes:
+        module = cst.parse_module(text)
+        renames = dict(plan.renames)
+        assert module.visit(_reads_renamer(renames)).code == _rename_uses(module, renames).code
