@@ -29,8 +29,19 @@ from celery_codemods.sourcefile import SourceError, SourceFile, read_source
 # need their classes and imports, not their functions or calls, unless they call a
 # task. The second pass adds the files (outlined ones included) that mention a
 # task found by the first (its callers), by name.
-_DEFINITIONS = rb"task|[Cc]elery|BEAT_SCHEDULE|beat_schedule|on_commit|def ready\(|CELERY_IMPORTS"
-_MODELS = re.compile(rb"django\.db import|class\s+\w+\([^)]*Model\b")
+# Plain substrings, not a regex of alternatives: a regex tries every alternative at
+# every position of the file, ``bytes in`` scans the file once per word, much faster.
+_DEFINITION_WORDS = (
+    b"task",
+    b"Celery",
+    b"celery",
+    b"BEAT_SCHEDULE",
+    b"beat_schedule",
+    b"on_commit",
+    b"def ready(",
+    b"CELERY_IMPORTS",
+)
+_MODEL_CLASS = re.compile(rb"class\s+\w+\([^)]*Model\b")
 
 Tier = Literal["full", "outline"]
 
@@ -53,26 +64,6 @@ class Unchanged:
 IndexResult = ModuleFacts | FileError | Skipped
 
 
-# A word of each alternative of _DEFINITIONS: plain substring tests, much faster than the
-# regex, rule out most files that cannot match it before it runs.
-_DEFINITION_WORDS = (
-    b"task",
-    b"elery",
-    b"BEAT_SCHEDULE",
-    b"beat_schedule",
-    b"django.db import",
-    b"on_commit",
-    b"def ready(",
-    b"CELERY_IMPORTS",
-)
-
-
-@lru_cache(maxsize=8)
-def definitions_filter(extra_names: tuple[str, ...]) -> re.Pattern[bytes]:
-    extra = b"".join(b"|" + re.escape(name.rpartition(".")[2].encode()) for name in extra_names)
-    return re.compile(_DEFINITIONS + extra)
-
-
 @lru_cache(maxsize=8)
 def _definition_words(extra_names: tuple[str, ...]) -> tuple[bytes, ...]:
     return _DEFINITION_WORDS + tuple(name.rpartition(".")[2].encode() for name in extra_names)
@@ -80,9 +71,9 @@ def _definition_words(extra_names: tuple[str, ...]) -> tuple[bytes, ...]:
 
 def definitions_tier(raw: bytes, extra_names: tuple[str, ...] = ()) -> Tier | None:
     """The first-pass prefilter: index the file in full, outline it (it can only define a model), or skip it."""
-    if any(word in raw for word in _definition_words(extra_names)) and definitions_filter(extra_names).search(raw):
+    if any(word in raw for word in _definition_words(extra_names)):
         return "full"
-    if (b"Model" in raw or b"django.db import" in raw) and _MODELS.search(raw):
+    if b"django.db import" in raw or (b"Model" in raw and _MODEL_CLASS.search(raw)):
         return "outline"
     return None
 
