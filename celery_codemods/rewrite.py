@@ -36,7 +36,14 @@ from celery_codemods.index.context import LINE_BREAK as _LINE_BREAK
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.rules.base import Rule
 from celery_codemods.settings import Settings
-from celery_codemods.toplevel import SourceLines, StatementSpan, default_indent, default_newline, top_level_statements
+from celery_codemods.toplevel import (
+    SourceLines,
+    StatementSpan,
+    default_indent,
+    default_newline,
+    statement_spans,
+    top_level_statements,
+)
 
 _BARE_CR = re.compile(r"\r(?!\n)")
 _LOGGER_SPELLINGS = ("logger", "log", "LOGGER", "LOG", "_logger", "_log")
@@ -242,12 +249,26 @@ def _rewrite_module(
 
 @dataclass
 class _Region:
-    """Consecutive top-level statements (``spans``) parsed alone: ``text[start:end]``."""
+    """Consecutive statements (``spans``) parsed alone: ``prefix + text[start:end]``.
+
+    Top-level statements have no prefix. The statements of a class body get
+    a made-up class header (``_CLASS_BODY``), parsed with them and cut off
+    the new code: a method of a large class is parsed without the class.
+    """
 
     start: int
     end: int
     spans: Sequence[StatementSpan]
     module: cst.Module | None = None
+    prefix: str = ""
+
+    def new_code(self) -> str | None:
+        assert self.module is not None
+        code = self.module.code
+        return code[len(self.prefix) :] if code.startswith(self.prefix) else None
+
+
+_CLASS_BODY = "class _:"
 
 
 def _rewrite_statements(
@@ -272,7 +293,7 @@ def _rewrite_statements(
     lines = SourceLines(text)
     tree = _parse_ast(text)
     spans = top_level_statements(tree, lines) if tree is not None else None
-    if not spans:
+    if tree is None or not spans:
         return None
     edit_lines = sorted({line for _, line, _ in by_key})
     holding = _spans_holding(spans, edit_lines)
@@ -282,18 +303,25 @@ def _rewrite_statements(
     style = (default_newline(text), indent)
     head = _head_region(spans, lines)
     regions = {0: head} if min(holding) < len(head.spans) else {}
+    in_classes: list[_Region] = []
     for index in sorted(holding):
         if index >= len(head.spans):
             span = spans[index]
             regions[index] = _Region(lines.offset(span.first), lines.offset(span.last + 1), [span])
+            parts = _class_body_regions(tree, span, lines, edit_lines, style)
+            if parts is not None and _parse_regions(text, parts, style):
+                del regions[index]
+                in_classes.extend(parts)
     ctx = EditContext(facts, settings)
     applied: set[int] = set()
-    for region in regions.values():
-        module = _parse_region(text, region, style)
+    for region in [*regions.values(), *in_classes]:
+        module = region.module or _parse_region(text, region, style)
         if module is None:
             return None
-        statement_lines = _lines_from_spans(module, region.spans)
+        statement_lines = _region_lines(module, region)
         positions, edited = _positions_of_edited_statements(module, edit_lines, statement_lines)
+        if region.prefix:  # the made-up class header is no node of the file
+            positions = {node: at for node, at in positions.items() if at.start.line >= region.spans[0].first}
         top_level = {id(statement) for statement in module.body}
         region.module = module.visit(_edit_applier(by_key, positions, rules, ctx, applied, top_level, edited))
     if len(applied) != sum(len(group) for group in by_key.values()):
@@ -301,7 +329,9 @@ def _rewrite_statements(
     adds_imports = ctx.new_logger is not None or ctx.imports_to_add
     if adds_imports and not _edit_head(text, regions, head, style, ctx):
         return None
-    new_text = _splice(text, sorted(regions.values(), key=lambda region: region.start))
+    new_text = _splice(text, sorted([*regions.values(), *in_classes], key=lambda region: region.start))
+    if new_text is None:
+        return None
     tree = _parse_ast(new_text)
     if tree is None or _removals_pending(tree, ctx.imports_to_remove):
         return None  # removing an import the edits left unused takes the whole module
@@ -362,6 +392,50 @@ def _spans_holding(spans: Sequence[StatementSpan], edit_lines: Sequence[int]) ->
     return holding or None
 
 
+def _class_body_regions(
+    tree: ast.Module, span: StatementSpan, lines: SourceLines, edit_lines: Sequence[int], style: tuple[str, str]
+) -> list[_Region] | None:
+    """The statements of a top-level class that hold its edits, as regions; None to take the whole class.
+
+    Only when every edit of the class lies in one of its body's statements
+    (none in its header), each on lines of its own.
+    """
+    statements = [node for node in tree.body if span.first <= node.lineno <= span.last]
+    if len(statements) != 1 or not isinstance(statements[0], ast.ClassDef):
+        return None
+    body = statements[0].body
+    if body[0].lineno <= statements[0].lineno or lines.line(body[0].lineno)[: body[0].col_offset].strip(" \t"):
+        return None  # `class A: pass`: a suite on the header's line
+    inner = statement_spans(body, lines)
+    if inner is None:
+        return None
+    mine = [line for line in edit_lines if span.first <= line <= span.last]
+    holding = _spans_holding(inner, mine)
+    if holding is None:
+        return None  # an edit in the class header, between statements or in a footer
+    prefix = _CLASS_BODY + style[0]
+    return [
+        _Region(lines.offset(inner[index].first), lines.offset(inner[index].last + 1), [inner[index]], prefix=prefix)
+        for index in sorted(holding)
+    ]
+
+
+def _parse_regions(text: str, regions: Sequence[_Region], style: tuple[str, str]) -> bool:
+    """Parse each region (``region.module``); False when one does not parse as in the whole file."""
+    for region in regions:
+        region.module = _parse_region(text, region, style)
+        if region.module is None:
+            return False
+    return True
+
+
+def _region_lines(module: cst.Module, region: _Region) -> StatementLines:
+    if not region.prefix:
+        return _lines_from_spans(module, region.spans)
+    # The made-up header takes the line before the region's first.
+    return [(module.body[0], region.spans[0].first - 1, region.spans[-1].last)]
+
+
 def _head_region(spans: Sequence[StatementSpan], lines: SourceLines) -> _Region:
     """From the file's start through its first compound statement: where imports and a logger go."""
     count = next((index + 1 for index, span in enumerate(spans) if span.compound), len(spans))
@@ -371,15 +445,23 @@ def _head_region(spans: Sequence[StatementSpan], lines: SourceLines) -> _Region:
 def _parse_region(text: str, region: _Region, style: tuple[str, str]) -> cst.Module | None:
     """The region parsed alone, or None unless LibCST sees it as it would in the whole file."""
     try:
-        module = cst.parse_module(text[region.start : region.end])
+        module = cst.parse_module(region.prefix + text[region.start : region.end])
     except (cst.ParserSyntaxError, cst.CSTValidationError):
         return None
     # New nodes take the module's newline and indent: the region's must be the file's.
     if (module.default_newline, module.default_indent) != style:
         return None
-    if len(module.body) != len(region.spans) or module.footer or (region.start and module.header):
+    if module.footer or (region.start and module.header):
         return None
-    return module
+    statements: Sequence[cst.BaseStatement] = module.body
+    if region.prefix:
+        made_up = module.body[0] if len(module.body) == 1 else None
+        if not isinstance(made_up, cst.ClassDef) or not isinstance(made_up.body, cst.IndentedBlock):
+            return None
+        if made_up.body.footer:
+            return None
+        statements = made_up.body.body
+    return module if len(statements) == len(region.spans) else None
 
 
 def _edit_head(text: str, regions: dict[int, _Region], head: _Region, style: tuple[str, str], ctx: EditContext) -> bool:
@@ -396,13 +478,15 @@ def _edit_head(text: str, regions: dict[int, _Region], head: _Region, style: tup
     return True
 
 
-def _splice(text: str, regions: Sequence[_Region]) -> str:
+def _splice(text: str, regions: Sequence[_Region]) -> str | None:
     pieces: list[str] = []
     cursor = 0
     for region in regions:
-        assert region.module is not None
+        code = region.new_code()
+        if code is None:
+            return None
         pieces.append(text[cursor : region.start])
-        pieces.append(_keep_final_newline(text[region.start : region.end], region.module.code))
+        pieces.append(_keep_final_newline(text[region.start : region.end], code))
         cursor = region.end
     pieces.append(text[cursor:])
     return "".join(pieces)

@@ -68,15 +68,20 @@ class SourceLines:
 
 def top_level_statements(tree: ast.Module, lines: SourceLines) -> list[StatementSpan] | None:
     """The module's top-level statements in order, or None for a shape this does not handle."""
+    return statement_spans(tree.body, lines)
+
+
+def statement_spans(body: Sequence[ast.stmt], lines: SourceLines) -> list[StatementSpan] | None:
+    """The statements of a block (a module's, a class's) as LibCST cuts them, or None (see above)."""
     spans: list[StatementSpan] = []
-    for statement in tree.body:
+    for statement in body:
         first = statement.lineno
         decorators: Sequence[ast.expr] = getattr(statement, "decorator_list", ())
         if decorators:
             first = min(first, decorators[0].lineno)
         last = statement.end_lineno or statement.lineno
         if isinstance(statement, ast.Match):
-            return None  # a match statement's footer rules differ; rare at top level
+            return None  # a match statement's footer rules differ; rare at this level
         if spans and first <= spans[-1].last:  # `a = 1; b = 2`: one line, one LibCST statement
             previous = spans.pop()
             first, compound = previous.first, previous.compound or isinstance(statement, _COMPOUND)

@@ -20,7 +20,13 @@ from celery_codemods import rewrite
 from celery_codemods.api import analyze, fix_allowed, plan_fixes
 from celery_codemods.findings import Edit
 from celery_codemods.sourcefile import read_source
-from celery_codemods.toplevel import SourceLines, default_indent, default_newline, top_level_statements
+from celery_codemods.toplevel import (
+    SourceLines,
+    default_indent,
+    default_newline,
+    statement_spans,
+    top_level_statements,
+)
 from tests.helpers import settings_for, write_tree
 
 CORPUS = Path(__file__).parent.parent / "corpus"
@@ -71,6 +77,48 @@ def test_statements_are_cut_where_libcst_cuts_them(text: str) -> None:
 @pytest.mark.parametrize("path", sorted(CORPUS.rglob("*.py")), ids=lambda path: str(path.relative_to(CORPUS)))
 def test_corpus_files_are_cut_where_libcst_cuts_them(path: Path) -> None:
     _assert_cut_like_libcst(read_source(path).text)
+
+
+def _assert_class_body_cut_like_libcst(text: str) -> int:
+    """Each statement of each top-level class is cut where LibCST cuts it; how many were checked."""
+    module = cst.parse_module(text)
+    lines = SourceLines(text)
+    tree = ast.parse(text)
+    checked = 0
+    for node, statement in zip(tree.body, module.body, strict=False):
+        if not isinstance(node, ast.ClassDef) or not isinstance(statement, cst.ClassDef):
+            continue
+        block = statement.body
+        spans = statement_spans(node.body, lines)
+        if not isinstance(block, cst.IndentedBlock) or spans is None:
+            continue
+        assert len(spans) == len(block.body)
+        for span, inner in zip(spans, block.body, strict=True):
+            alone = inner.with_changes(leading_lines=[])
+            made_up = cst.ClassDef(
+                name=cst.Name("_"), body=block.with_changes(body=[alone], footer=[], header=cst.TrailingWhitespace())
+            )
+            expected = cst.Module(body=[made_up], default_newline=module.default_newline).code
+            cut = text[lines.offset(span.first) : lines.offset(span.last + 1)]
+            if not cut.endswith(("\n", "\r")):
+                cut += module.default_newline
+            assert "class _:" + module.default_newline + cut == expected
+            checked += 1
+    return checked
+
+
+CLASS_BODY_SHAPES = {name: text for name, text in SHAPES.items() if not text.startswith("class A: pass")}
+
+
+@pytest.mark.parametrize("text", CLASS_BODY_SHAPES.values(), ids=CLASS_BODY_SHAPES.keys())
+def test_class_body_statements_are_cut_where_libcst_cuts_them(text: str) -> None:
+    indented = "".join(f"    {line}" if line.strip() else line for line in text.splitlines(keepends=True))
+    assert _assert_class_body_cut_like_libcst("class Holder:\n" + indented + "\n\nAFTER = 1\n") > 0
+
+
+def test_corpus_class_bodies_are_cut_where_libcst_cuts_them() -> None:
+    checked = sum(_assert_class_body_cut_like_libcst(read_source(path).text) for path in sorted(CORPUS.rglob("*.py")))
+    assert checked > 50
 
 
 def test_a_top_level_match_statement_is_left_to_the_whole_file() -> None:
@@ -286,3 +334,109 @@ def test_a_region_indented_unlike_the_files_first_block_is_left_to_the_whole_fil
     partial, whole = _both_rewrites(tmp_path, {"tasks.py": source}, "CEL002", "tasks.py")
     assert partial is None
     assert '    logger.info("ping started")\n' in whole
+
+
+VIEWS = """\
+from django.db import transaction
+
+from shop.tasks import send_receipt
+
+
+def before():  # the module head ends here: its region takes whole statements
+    return 0
+
+
+class OrderViewSet:
+    \"\"\"Orders.\"\"\"
+
+    queryset = None; ordering = ("id",)
+
+    @action(
+        detail=True,
+    )  # the route
+    def pay(self, request, pk):
+        with transaction.atomic():
+            order = Order.objects.get(pk=pk)
+            send_receipt.delay(order.pk)
+        # after the block
+
+    class Meta:
+        abstract = True
+
+    def refund(self, request, pk):
+        return None
+    # the class's footer
+
+
+def after():
+    return 1
+"""
+TASKS_FOR_VIEWS = "from celery import shared_task\n\n\n@shared_task\ndef send_receipt(order_id):\n    pass\n"
+
+
+@pytest.fixture
+def parsed_texts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every text LibCST parses during the test."""
+    texts: list[str] = []
+    original = rewrite.cst.parse_module  # the placeholder of _lazy.py when LibCST loaded late: patch what it uses
+
+    def spy(source: str, *args: object, **kwargs: object) -> cst.Module:
+        texts.append(source)
+        return original(source, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rewrite.cst, "parse_module", spy)
+    return texts
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        pytest.param(lambda text: text, id="lf"),
+        pytest.param(lambda text: text.replace("\n", "\r\n"), id="crlf"),
+        pytest.param(lambda text: text.replace("    ", "\t"), id="tabs"),
+    ],
+)
+def test_an_edit_in_a_method_parses_the_method_not_its_class(
+    tmp_path: Path, parsed_texts: list[str], variant: object
+) -> None:
+    assert callable(variant)
+    files = {"shop/__init__.py": "", "shop/tasks.py": TASKS_FOR_VIEWS, "shop/views.py": variant(VIEWS)}
+    partial, whole = _both_rewrites(tmp_path, files, "CEL510", "shop/views.py")
+    assert partial == whole
+    assert "transaction.on_commit(" in whole
+    method_only = [text for text in parsed_texts if text.startswith("class _:")]
+    assert len(method_only) == 1
+    assert "def pay(" in method_only[0] and "refund" not in method_only[0]
+
+
+def test_only_edits_inside_class_body_statements_cut_the_class() -> None:
+    text = VIEWS
+    lines = SourceLines(text)
+    tree = ast.parse(text)
+    spans = top_level_statements(tree, lines)
+    assert spans is not None
+    (span,) = [span for span in spans if lines.line(span.first).startswith("class OrderViewSet")]
+    style = ("\n", "    ")
+
+    def regions(*edit_lines: int) -> list[tuple[int, int]] | None:
+        found = rewrite._class_body_regions(tree, span, lines, list(edit_lines), style)
+        return None if found is None else [(region.spans[0].first, region.spans[0].last) for region in found]
+
+    line = {text: number for number, text in enumerate(text.splitlines(), start=1)}
+    pay, refund = line["    def pay(self, request, pk):"], line["        return None"]
+    assert regions(pay + 2) == [(pay - 3, line["        # after the block"])]
+    assert regions(pay + 2, refund) == [(pay - 3, line["        # after the block"]), (refund - 1, refund)]
+    assert regions(span.first) is None  # the class header
+    assert regions(line["    # the class's footer"]) is None
+    one_line = ast.parse("class A: x = 1\n")
+    (one,) = top_level_statements(one_line, SourceLines("class A: x = 1\n")) or []
+    assert rewrite._class_body_regions(one_line, one, SourceLines("class A: x = 1\n"), [1], style) is None
+
+
+def test_a_method_whose_line_endings_are_not_the_files_is_parsed_alone(tmp_path: Path, parsed_texts: list[str]) -> None:
+    head, _, rest = VIEWS.partition("class OrderViewSet:")
+    source = head + ("class OrderViewSet:" + rest).replace("\n", "\r\n")  # new nodes take the file's "\n"
+    files = {"shop/__init__.py": "", "shop/tasks.py": TASKS_FOR_VIEWS, "shop/views.py": source}
+    partial, whole = _both_rewrites(tmp_path, files, "CEL510", "shop/views.py")
+    assert partial == whole
+    assert [text for text in parsed_texts if text.startswith("class _:\n    @action(\r\n")]
