@@ -8,9 +8,11 @@ extracts it, and reports, side by side in one run: the floor (read every file;
 own codemod runner applying a no-op codemod with the same jobs, and
 celery-codemod `check` and `fix --diff`, cold (empty index cache) and warm.
 For each: wall time, CPU time, peak RSS, files per second, the median of
-``--repeat`` runs. Every measurement runs in a fresh interpreter, as a user
-would run it, with the tool's bytecode compiled first (an install compiles it;
-``PYTHONDONTWRITEBYTECODE`` would otherwise make every run compile the tool).
+``--repeat`` rounds (each round runs every kind once, so a slow minute on a
+shared machine slows all kinds alike), and the targets' ratios as the median
+of the rounds' own ratios. Every measurement runs in a fresh interpreter, as a
+user would run it, with the tool's bytecode compiled first (an install compiles
+it; ``PYTHONDONTWRITEBYTECODE`` would otherwise make every run compile the tool).
 """
 
 from __future__ import annotations
@@ -123,14 +125,17 @@ LIBCST_NOOP = textwrap.dedent(
 )
 
 
-def median_of(repeat: int, run: Callable[[], Sample]) -> Sample:
+def median_of(samples: list[Sample]) -> Sample:
     """The median wall time's run (CPU and RSS from that same run), and the worst exit code."""
-    samples = sorted((run() for _ in range(repeat)), key=lambda sample: sample.wall)
-    middle = samples[len(samples) // 2]
+    ordered = sorted(samples, key=lambda sample: sample.wall)
+    middle = ordered[len(ordered) // 2]
     return Sample(middle.wall, middle.cpu, middle.peak_rss_mb, max(sample.exit_code for sample in samples))
 
 
-def run_project(name: str, cache: Path, jobs: int, with_libcst: bool, repeat: int) -> list[tuple[str, Sample]]:
+def run_project(
+    name: str, cache: Path, jobs: int, with_libcst: bool, repeat: int
+) -> tuple[list[tuple[str, Sample]], list[str]]:
+    """The rows of the project's table, and the targets' ratios."""
     source = fetch(name, cache)
     work = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     tree = work / source.name
@@ -139,37 +144,54 @@ def run_project(name: str, cache: Path, jobs: int, with_libcst: bool, repeat: in
     env = {**os.environ, "CELERY_CODEMOD_CACHE_DIR": str(index_cache), "PYTHONPATH": str(ROOT)}
     tool = [sys.executable, "-m", "celery_codemods"]
 
-    def floor(command: list[str]) -> Sample:
-        return median_of(repeat, lambda: measure(command))
+    def floor(command: list[str]) -> Callable[[], Sample]:
+        return lambda: measure(command)
 
-    def cold(arguments: list[str]) -> Sample:
+    def cold(arguments: list[str]) -> Callable[[], Sample]:
         def run() -> Sample:
             shutil.rmtree(index_cache, ignore_errors=True)
             return measure([*tool, *arguments, "-q", "-j", str(jobs), str(tree)], env)
 
-        return median_of(repeat, run)
+        return run
 
-    def warm(arguments: list[str]) -> Sample:
-        measure([*tool, *arguments, "-q", "-j", str(jobs), str(tree)], env)  # fills the cache for this command
-        return median_of(repeat, lambda: measure([*tool, *arguments, "-q", "-j", str(jobs), str(tree)], env))
+    def warm(arguments: list[str]) -> Callable[[], Sample]:
+        return lambda: measure([*tool, *arguments, "-q", "-j", str(jobs), str(tree)], env)  # after its cold run
 
-    samples: list[tuple[str, Sample]] = [
+    plan = [
         ("floor: read every file", floor([sys.executable, "-c", FLOOR_READ, str(tree)])),
         ("floor: ast.parse every file (1 process)", floor([sys.executable, "-c", FLOOR_AST, str(tree)])),
+        ("check, cold", cold(["check"])),
+        ("check, warm", warm(["check"])),
+        ("fix --diff, cold", cold(["fix", "--diff"])),
+        ("fix --diff, warm", warm(["fix", "--diff"])),
     ]
+    # Round after round of every run, not all runs of one kind in a row: on a shared machine a
+    # slow minute then slows every kind alike, and the ratios below compare runs of one round.
+    rounds: dict[str, list[Sample]] = {label: [] for label, _ in plan}
+    for _ in range(repeat):
+        for label, run in plan:
+            rounds[label].append(run())
+    samples = [(label, median_of(rounds[label])) for label, _ in plan]
     if with_libcst:  # minutes per run: measured once
-        samples.append(
-            ("floor: LibCST parse every file (1 process)", measure([sys.executable, "-c", FLOOR_LIBCST, str(tree)]))
-        )
-        samples.append(
-            (f"LibCST no-op codemod, {jobs} jobs", measure([sys.executable, "-c", LIBCST_NOOP, str(tree), str(jobs)]))
-        )
-    samples.append(("check, cold", cold(["check"])))
-    samples.append(("check, warm", warm(["check"])))
-    samples.append(("fix --diff, cold", cold(["fix", "--diff"])))
-    samples.append(("fix --diff, warm", warm(["fix", "--diff"])))
+        samples[2:2] = [
+            ("floor: LibCST parse every file (1 process)", measure([sys.executable, "-c", FLOOR_LIBCST, str(tree)])),
+            (f"LibCST no-op codemod, {jobs} jobs", measure([sys.executable, "-c", LIBCST_NOOP, str(tree), str(jobs)])),
+        ]
     shutil.rmtree(work, ignore_errors=True)
-    return samples
+    ratios = [
+        _ratio(
+            "check, cold / ast.parse floor", rounds["check, cold"], rounds["floor: ast.parse every file (1 process)"]
+        ),
+        _ratio("fix --diff, cold / check, cold", rounds["fix --diff, cold"], rounds["check, cold"]),
+    ]
+    return samples, ratios
+
+
+def _ratio(label: str, numerators: list[Sample], denominators: list[Sample]) -> str:
+    """The median of the rounds' ratios of wall times (each round's runs ran minutes apart at most)."""
+    each = sorted(top.wall / bottom.wall for top, bottom in zip(numerators, denominators, strict=True))
+    listed = ", ".join(f"{ratio:.2f}" for ratio in each)
+    return f"{label}: {each[len(each) // 2]:.2f} (median of rounds: {listed})"
 
 
 def report(name: str, files: int, size_mb: float, samples: list[tuple[str, Sample]]) -> str:
@@ -196,16 +218,17 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--project", action="append", choices=sorted(PROJECTS), help="default: all")
     parser.add_argument("--skip-libcst", action="store_true", help="skip the slow LibCST floor and no-op runs")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds of every run; the medians are reported")
     args = parser.parse_args()
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "celery_codemods")], check=True)
-    print(f"Machine: {machine()}; jobs {args.jobs}; median of {args.repeat} runs\n")
+    print(f"Machine: {machine()}; jobs {args.jobs}; median of {args.repeat} rounds\n")
     for name in args.project or sorted(PROJECTS):
         source = fetch(name, args.cache_dir)
         python_files = list(source.rglob("*.py"))
         size = sum(p.stat().st_size for p in python_files) / 1e6
-        samples = run_project(name, args.cache_dir, args.jobs, not args.skip_libcst, args.repeat)
+        samples, ratios = run_project(name, args.cache_dir, args.jobs, not args.skip_libcst, args.repeat)
         print(report(name, len(python_files), size, samples), "\n", flush=True)
+        print("\n".join(f"- {ratio}" for ratio in ratios), "\n", flush=True)
 
 
 if __name__ == "__main__":
