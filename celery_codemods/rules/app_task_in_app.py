@@ -149,7 +149,7 @@ class AppTaskInApp(Rule):
         django_app = _django_app(ctx.path, ctx.module)
         if django_app is None:
             return None
-        return AppTaskModule(django_app, tuple(_decorator_only_imports(tree)))
+        return AppTaskModule(django_app, tuple(_decorator_only_imports(tree, ctx.text)))
 
     def check(self, project: Project) -> Iterator[Finding]:
         for task in project.tasks:
@@ -296,7 +296,7 @@ def _is_django_app_dir(directory: str) -> bool:
     return os.path.isfile(os.path.join(directory, "models", "__init__.py"))
 
 
-def _decorator_only_imports(tree: ast.Module) -> Iterator[AppImport]:
+def _decorator_only_imports(tree: ast.Module, text: str) -> Iterator[AppImport]:
     """Names imported once at module level whose every use is ``@<name>.task``."""
     decorator_names: dict[str, list[int]] = {}
     for node in walk_statements(tree):
@@ -311,15 +311,18 @@ def _decorator_only_imports(tree: ast.Module) -> Iterator[AppImport]:
                     decorator_names.setdefault(written.value.id, []).append(id(written.value))
     if not decorator_names:
         return
-    in_decorators = {node_id for ids in decorator_names.values() for node_id in ids}
     used_elsewhere: set[str] = set()
     bindings: dict[str, int] = {}
-    for node in walk_all(tree):
-        if type(node) is ast.Name:
-            if node.id in decorator_names and id(node) not in in_decorators:
-                used_elsewhere.add(node.id)
-        elif isinstance(node, ast.stmt):
-            _count_bindings(node, decorator_names, bindings)
+    if _spelled_only_in_decorators_and_once_more(text, decorator_names):
+        bindings = dict.fromkeys(decorator_names, 1)  # if that once is no import below, nothing is yielded
+    else:  # a walk of the whole module tells uses and bindings apart
+        in_decorators = {node_id for ids in decorator_names.values() for node_id in ids}
+        for node in walk_all(tree):
+            if type(node) is ast.Name:
+                if node.id in decorator_names and id(node) not in in_decorators:
+                    used_elsewhere.add(node.id)
+            elif isinstance(node, ast.stmt):
+                _count_bindings(node, decorator_names, bindings)
     for statement in tree.body:
         if not isinstance(statement, ast.ImportFrom) or statement.level or not statement.module:
             continue
@@ -327,6 +330,16 @@ def _decorator_only_imports(tree: ast.Module) -> Iterator[AppImport]:
             local = alias.asname or alias.name
             if local in decorator_names and local not in used_elsewhere and bindings.get(local) == 1:
                 yield AppImport(local, statement.module, alias.name, alias.asname)
+
+
+def _spelled_only_in_decorators_and_once_more(text: str, decorator_names: dict[str, list[int]]) -> bool:
+    """Each name appears as a word in the text only in its ``@<name>.task`` decorators and once more.
+
+    Every use and binding of a name spells it, so then nothing else uses or binds it.
+    """
+    return all(
+        len(re.findall(rf"\b{re.escape(name)}\b", text)) == len(uses) + 1 for name, uses in decorator_names.items()
+    )
 
 
 def _count_bindings(node: ast.stmt, names: dict[str, list[int]], counts: dict[str, int]) -> None:

@@ -82,7 +82,7 @@ or `functools` already means something else where the call is.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -93,7 +93,7 @@ from celery_codemods.index.context import ModuleContext
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.index.project import SHARED_TASK, Project, Task
 from celery_codemods.rules._ast_walk import children_in_reverse, statement_children, walk_body
-from celery_codemods.rules._atomic import Region, decorated_region, with_regions
+from celery_codemods.rules._atomic import ATOMIC, Region, decorated_region, with_regions
 from celery_codemods.rules._celery_version import Version, celery_version
 from celery_codemods.rules.base import Rule
 
@@ -256,7 +256,7 @@ def _enqueues(tree: ast.Module, ctx: ModuleContext) -> Iterator[Enqueue]:
                 regions_of.setdefault(id(node), []).append(region)
     if not calls:
         return
-    parents = _parents(tree)
+    parents = _parents({id(regions[0].owner): regions[0].owner for regions in regions_of.values()}.values())
     for key, call in calls.items():
         yield _enqueue(call, regions_of[key], parents, ctx)
 
@@ -264,7 +264,11 @@ def _enqueues(tree: ast.Module, ctx: ModuleContext) -> Iterator[Enqueue]:
 def _regions(tree: ast.Module, ctx: ModuleContext) -> list[Region]:
     """Every atomic region, with the function it is in (only statements can open one)."""
     regions: list[Region] = []
-    stack: list[tuple[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef | None]] = [(tree, None)]
+    # Only top-level statements that spell `atomic` (or a name imported for it) can open one.
+    words = ("atomic", *(local for local, qualname in ctx.resolver.names.items() if qualname == ATOMIC))
+    stack: list[tuple[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef | None]] = [
+        (statement, None) for statement in tree.body if _mentions(statement, words, ctx)
+    ]
     while stack:
         current, owner = stack.pop()
         if isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -278,9 +282,16 @@ def _regions(tree: ast.Module, ctx: ModuleContext) -> list[Region]:
     return regions
 
 
-def _parents(tree: ast.Module) -> dict[int, ast.AST]:
+def _mentions(statement: ast.stmt, words: tuple[str, ...], ctx: ModuleContext) -> bool:
+    decorators: list[ast.expr] = getattr(statement, "decorator_list", [])
+    first = min([statement.lineno, *(decorator.lineno for decorator in decorators)])
+    return ctx.mentions(first, statement.end_lineno or statement.lineno, words)
+
+
+def _parents(owners: Iterable[ast.AST]) -> dict[int, ast.AST]:
+    """Each node's parent, under the regions' owners: a call's enqueue facts look no higher."""
     parents: dict[int, ast.AST] = {}
-    stack: list[ast.AST] = [tree]
+    stack: list[ast.AST] = list(owners)
     while stack:
         current = stack.pop()
         for child in children_in_reverse(current):

@@ -4,6 +4,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from celery_codemods.findings import Safety
 from tests.helpers import check_tree, fix_tree
 
@@ -327,3 +329,26 @@ def test_suppression_comment_is_honoured(tmp_path: Path) -> None:
     tasks = "from shop.celery import app\n\n\n@app.task  # noqa: CEL502\ndef send_digest(user_id):\n    pass\n"
     assert _check(tmp_path / "check", tasks) == []
     assert _fix(tmp_path / "fix", tasks) == tasks
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from shop.celery import app\n\n\n@app.task\ndef a():\n    pass\n\n\n"
+        "@app.task(bind=True)\ndef b(self):\n    pass\n",
+        "from shop.celery import app\n\n\n@app.task\ndef a():\n    return app.conf\n",
+        "from shop.celery import app\n\napp = app\n\n\n@app.task\ndef a():\n    pass\n",
+        "from shop.celery import app as celery_app\n\n\n@celery_app.task\ndef a():\n    pass\n",
+        "def f():\n    from shop.celery import app\n\n\n@app.task\ndef a():\n    pass\n",
+    ],
+)
+def test_decorator_only_imports_read_from_the_text_agree_with_a_walk(source: str) -> None:
+    """When names appear only in their decorators and once more, the text answers; else a walk does."""
+    import ast
+
+    from celery_codemods.rules.app_task_in_app import _decorator_only_imports
+
+    tree = ast.parse(source)
+    from_text = list(_decorator_only_imports(tree, source))
+    from_walk = list(_decorator_only_imports(tree, source + "# app celery_app\n"))  # spelled more: the walk
+    assert from_text == from_walk

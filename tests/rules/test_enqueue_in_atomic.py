@@ -117,6 +117,32 @@ def test_atomic_decorator_and_apply_async(tmp_path: Path) -> None:
     )
 
 
+def test_atomic_under_another_name_is_found_in_statements_that_do_not_spell_it(tmp_path: Path) -> None:
+    findings = check_services(
+        tmp_path,
+        """\
+        from django.db.transaction import atomic as in_transaction
+
+        from shop.tasks import send_receipt
+
+
+        def place(order):
+            with in_transaction():
+                send_receipt.delay(order.pk)
+
+
+        @in_transaction
+        def cancel(order):
+            send_receipt.delay(order.pk)
+
+
+        def unrelated(order):
+            send_receipt.delay(order.pk)
+        """,
+    )
+    assert [line for line, _, _ in findings] == [8, 13]
+
+
 def test_multiline_call_keeps_one_argument_per_line(tmp_path: Path) -> None:
     after = fix_services(
         tmp_path,
