@@ -23,7 +23,7 @@ from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.index.models import RuntimeModels
 from celery_codemods.index.project import Project
 from celery_codemods.index.reader import index_source
-from celery_codemods.index.runner import index_paths
+from celery_codemods.index.runner import file_size, index_paths
 from celery_codemods.rules import all_rules, matches
 from celery_codemods.rules.base import Rule
 from celery_codemods.settings import ConfigError, Settings, effective_jobs
@@ -240,7 +240,7 @@ class _RewritePool:
                         workers, initializer=_start_rewrite_worker, initargs=(self.rules, self.settings)
                     )
                 # Largest files first, so no large one starts last while the other workers idle.
-                order = sorted(range(len(jobs)), key=lambda index: -_size(jobs[index][0]))
+                order = sorted(range(len(jobs)), key=lambda index: -file_size(jobs[index][0]))
                 done = self.executor.map(_rewrite_in_worker, *zip(*(jobs[index] for index in order), strict=True))
                 results = dict(zip(order, done, strict=True))
                 return [results[index] for index in range(len(jobs))]
@@ -252,13 +252,6 @@ class _RewritePool:
         if self.executor is not None:
             self.executor.shutdown(cancel_futures=True)
             self.executor = None
-
-
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0
 
 
 _worker_state: dict[str, tuple[dict[str, Rule], Settings]] = {}

@@ -201,3 +201,16 @@ def test_an_outline_still_gives_the_models_to_the_pass_ids_rule(tmp_path: Path) 
     (finding,) = [f for f in analysis.findings if f.code == "CEL101"]
     assert "receives a `Invoice` instance" in finding.message
     assert finding.fix is not None
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_errors_come_in_the_order_of_the_files_whichever_ran_first(tmp_path: Path, jobs: int) -> None:
+    # Larger files are indexed first; the report still follows the files' order.
+    broken = {
+        f"proj/broken{i:02}.py": "from celery import shared_task\n" + "x = 1\n" * (i * 40) + "def (\n"
+        for i in range(60)
+    }
+    write_tree(tmp_path, {**PROJECT, **broken})
+    analysis = analyze([tmp_path], Settings(jobs=jobs, cache=False))
+    reported = [Path(error.path).name for error in analysis.errors]
+    assert reported == sorted(Path(name).name for name in broken)

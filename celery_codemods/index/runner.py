@@ -74,7 +74,7 @@ def _pooled(pool: Executor, workers: int) -> Mapper:
         if not tasks:
             return iter(())
         columns = [list(column) for column in zip(*tasks, strict=True)]
-        return pool.map(_work, *columns, chunksize=max(1, len(tasks) // (workers * 8)))
+        return pool.map(_work, *columns, chunksize=max(1, len(tasks) // (workers * 24)))
 
     return run
 
@@ -97,6 +97,7 @@ def _run(
         else:
             unnamed.append(path)
     cached = len(paths) - len(todo)
+    todo.sort(key=lambda job: -file_size(job[0]))  # large files first: no large one left for the end
     for done, result in enumerate(mapper(todo), start=1):
         _first_pass_result(result, cache, modules, unnamed, errors)
         if progress is not None:
@@ -113,6 +114,8 @@ def _run(
     ordered = tuple(modules[path] for path in paths if path in modules)
     cache.save()
     still_outlined = sum(1 for facts in ordered if facts.outline)
+    position = {path: index for index, path in enumerate(paths)}
+    errors.sort(key=lambda error: position.get(error.path, len(paths)))  # in the order of the files, whatever ran first
     return IndexRun(ordered, tuple(errors), first_kept, len(modules) - first_kept + outlined - still_outlined, outlined)
 
 
@@ -189,6 +192,14 @@ def reference_names(project: Project) -> tuple[str, ...]:
     for task in project.tasks:
         names.update((task.function.name, task.function.object_name, task.name.rpartition(".")[2]))
     return tuple(sorted(name for name in names if name.isidentifier()))
+
+
+def file_size(path: str) -> int:
+    """Its size in bytes, 0 when it cannot be told (only to order work, largest first)."""
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _abs(path: str) -> str:
