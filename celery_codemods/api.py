@@ -314,7 +314,8 @@ def _rewrite_file(
     if problem is not None:
         return _FileRewrite(failure=f"{problem}; not written")
     rewritten = decode_source(source.path, source.encode(outcome.new_text))
-    again = index_source(path, rewritten, settings.task_decorators)
+    parsed = outcome.tree if rewritten.text == outcome.new_text else None
+    again = index_source(path, rewritten, settings.task_decorators, tree=parsed)
     return _FileRewrite(source, outcome.new_text, again)
 
 

@@ -14,7 +14,7 @@ import re
 import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -104,6 +104,8 @@ class EditContext:
 class RewriteOutcome:
     new_text: str | None = None
     error: str | None = None
+    tree: ast.Module | None = field(default=None, compare=False, repr=False)
+    """``new_text`` parsed by ``ast`` (checking it parses), for indexing it again without a second parse."""
 
 
 def rewrite_source(
@@ -196,7 +198,8 @@ def _rewrite(
     by_key = _edits_by_key(edits)
     partial = _rewrite_statements(text, facts, by_key, rules, settings)
     if partial is not None:
-        return RewriteOutcome(new_text=partial)
+        new_text, tree = partial
+        return RewriteOutcome(new_text=new_text, tree=tree)
     return _rewrite_module(text, facts, edits, by_key, rules, settings)
 
 
@@ -241,10 +244,10 @@ def _rewrite_module(
     if ctx.imports_to_remove:
         module = _remove_unused_imports(module, ctx)
     new_text = _keep_final_newline(text, module.code)
-    problem = verify_parses(new_text)
-    if problem is not None:
-        return RewriteOutcome(error=f"the rewrite would not parse ({problem}); not written")
-    return RewriteOutcome(new_text=new_text)
+    tree = _checked_parse(new_text)
+    if isinstance(tree, str):
+        return RewriteOutcome(error=f"the rewrite would not parse ({tree}); not written")
+    return RewriteOutcome(new_text=new_text, tree=tree)
 
 
 @dataclass
@@ -277,8 +280,8 @@ def _rewrite_statements(
     by_key: Mapping[tuple[str, int, int], list[Edit]],
     rules: Mapping[str, Rule],
     settings: Settings,
-) -> str | None:
-    """The new text, LibCST parsing only the top-level statements with edits; None to do the whole file.
+) -> tuple[str, ast.Module] | None:
+    """The new text and its ast, LibCST parsing only the top-level statements with edits; None to do the whole file.
 
     Parsing, resolving positions and generating code for a whole large file
     cost far more than the edits. Statements are cut where LibCST cuts them
@@ -332,10 +335,10 @@ def _rewrite_statements(
     new_text = _splice(text, sorted([*regions.values(), *in_classes], key=lambda region: region.start))
     if new_text is None:
         return None
-    tree = _parse_ast(new_text)
-    if tree is None or _removals_pending(tree, ctx.imports_to_remove):
+    new_tree = _parse_ast(new_text)
+    if new_tree is None or _removals_pending(new_tree, ctx.imports_to_remove):
         return None  # removing an import the edits left unused takes the whole module
-    return new_text
+    return new_text, new_tree
 
 
 def _removals_pending(tree: ast.Module, requests: Sequence[ImportRequest]) -> list[ImportRequest]:
@@ -553,17 +556,17 @@ def _keep_final_newline(old: str, new: str) -> str:
     return new
 
 
-def verify_parses(text: str) -> str | None:
+def _checked_parse(text: str) -> ast.Module | str:
+    """The text's ast, or why it does not parse."""
     # ast is the authority on what Python accepts; a second LibCST parse would double the cost.
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences are the project's business, not an error
-            ast.parse(text)
+            return ast.parse(text)
     except SyntaxError as exc:
         return f"{exc.msg} at line {exc.lineno}"
     except (ValueError, RecursionError, MemoryError) as exc:
         return f"{type(exc).__name__}: {exc}"
-    return None
 
 
 def _add_imports(module: cst.Module, ctx: EditContext) -> cst.Module:

@@ -142,9 +142,12 @@ def _both_rewrites(
     text = read_source(Path(path)).text
     by_key = rewrite._edits_by_key(edits)
     partial = rewrite._rewrite_statements(text, facts, by_key, analysis.rules, analysis.settings)
+    if partial is not None:  # the ast it returns is that of its text
+        assert ast.dump(partial[1]) == ast.dump(ast.parse(partial[0]))
     whole = rewrite._rewrite_module(text, facts, edits, by_key, analysis.rules, analysis.settings)
     assert whole.new_text is not None, whole.error
-    return partial, whole.new_text
+    assert whole.tree is not None and ast.dump(whole.tree) == ast.dump(ast.parse(whole.new_text))
+    return (partial[0] if partial is not None else None), whole.new_text
 
 
 TASKS = """\
@@ -440,3 +443,21 @@ def test_a_method_whose_line_endings_are_not_the_files_is_parsed_alone(tmp_path:
     partial, whole = _both_rewrites(tmp_path, files, "CEL510", "shop/views.py")
     assert partial == whole
     assert [text for text in parsed_texts if text.startswith("class _:\n    @action(\r\n")]
+
+
+def test_a_rewrite_is_indexed_again_from_the_ast_it_was_checked_with(tmp_path: Path) -> None:
+    """The second-run check indexes the new text from the tree the rewrite parsed: the same facts."""
+    import pickle
+
+    from celery_codemods.api import _rewrite_file
+    from celery_codemods.index.reader import index_source
+    from celery_codemods.sourcefile import decode_source
+
+    write_tree(tmp_path, {"tasks.py": TASKS})
+    analysis = analyze([tmp_path], settings_for(("CEL001", "CEL002")))
+    path = str(tmp_path / "tasks.py")
+    edits = [edit for f in analysis.findings if f.fix is not None for edit in f.fix.edits]
+    result = _rewrite_file(path, analysis.project.modules[path], edits, analysis.rules, analysis.settings)
+    assert result.new_text is not None and result.again is not None
+    from_text = index_source(path, decode_source(Path(path), result.new_text.encode()))
+    assert pickle.dumps(result.again) == pickle.dumps(from_text)

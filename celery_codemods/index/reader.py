@@ -167,14 +167,23 @@ def _index_if_named(path: str, task_decorators: tuple[str, ...], names: tuple[st
 
 
 def index_source(
-    path: str, source: SourceFile, task_decorators: tuple[str, ...] = (), *, outline: bool = False
+    path: str,
+    source: SourceFile,
+    task_decorators: tuple[str, ...] = (),
+    *,
+    outline: bool = False,
+    tree: ast.Module | None = None,
 ) -> ModuleFacts | FileError:
-    """Facts for the file; with ``outline``, only what other modules need (see ``index_module``)."""
+    """Facts for the file; with ``outline``, only what other modules need (see ``index_module``).
+
+    ``tree`` is the text's ast when the caller has parsed it already.
+    """
     module, is_package = module_name(Path(path))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escape sequences are the project's business
-            tree = ast.parse(source.text, filename=path)
+        if tree is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # invalid escape sequences are the project's business
+                tree = ast.parse(source.text, filename=path)
     except SyntaxError as exc:
         return FileError(path, f"syntax error: {exc.msg}", exc.lineno)
     except (RecursionError, MemoryError):
