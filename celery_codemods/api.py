@@ -16,6 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from celery_codemods._gc import collect_less
 from celery_codemods.cache import IndexCache
 from celery_codemods.discovery import Discovery, PatternError, discover
 from celery_codemods.findings import Edit, FileError, Finding, Fix, fix_allowed
@@ -259,6 +260,7 @@ _worker_state: dict[str, tuple[dict[str, Rule], Settings]] = {}
 
 
 def _start_rewrite_worker(rules: dict[str, Rule], settings: Settings) -> None:
+    collect_less()
     _worker_state["plan"] = (rules, settings)
 
 

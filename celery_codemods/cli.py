@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from celery_codemods import __version__
+from celery_codemods._gc import collect_less
 from celery_codemods.findings import FileError, Finding
 from celery_codemods.report.text import format_error, format_finding, statistics
 from celery_codemods.results import CheckResult, check_result
@@ -514,6 +515,7 @@ def _main(
 
 
 def main() -> None:
+    collect_less()
     try:
         app()
     except KeyboardInterrupt:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 
+from celery_codemods._gc import collect_less
 from celery_codemods.cache import IndexCache
 from celery_codemods.findings import FileError
 from celery_codemods.index.facts import ModuleFacts
@@ -54,7 +55,7 @@ def index_paths(
     workers = min(jobs, max(1, len(paths) // _FILES_PER_WORKER))
     if workers <= 1:
         return _run(paths, decorators, cache, _serial, progress)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=collect_less) as pool:  # spawned workers too
         return _run(paths, decorators, cache, _pooled(pool, workers), progress)
 
 
