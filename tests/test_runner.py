@@ -9,7 +9,7 @@ import pytest
 from celery_codemods.api import analyze
 from celery_codemods.rules._pass_ids_facts import ModulePassIds
 from celery_codemods.settings import Settings
-from tests.helpers import write_tree
+from tests.helpers import fix_tree, write_tree
 
 PROJECT = {
     "proj/__init__.py": "",
@@ -214,3 +214,49 @@ def test_errors_come_in_the_order_of_the_files_whichever_ran_first(tmp_path: Pat
     analysis = analyze([tmp_path], Settings(jobs=jobs, cache=False))
     reported = [Path(error.path).name for error in analysis.errors]
     assert reported == sorted(Path(name).name for name in broken)
+
+
+def test_a_call_through_a_renaming_re_export_in_a_model_file_changes_with_its_task(tmp_path: Path) -> None:
+    """shop/models.py names the task only as `clean`, imported from a module that re-exports it."""
+    files = {
+        "shop/__init__.py": "",
+        "shop/jobs.py": "from celery import shared_task\n\n\n@shared_task\ndef cleanup(order):\n    order.save()\n",
+        "shop/api.py": "from shop.jobs import cleanup as clean\n",
+        "shop/models.py": """\
+            from django.db import models
+
+            from shop.api import clean
+
+
+            class Order(models.Model):
+                total = models.IntegerField()
+
+                def finish(self):
+                    clean.delay(self)
+            """,
+    }
+    after = fix_tree(tmp_path, files, "CEL101")
+    assert "def cleanup(order_id: int):" in after["shop/jobs.py"]
+    assert "clean.delay(self.pk)" in after["shop/models.py"]
+
+
+def test_a_chain_of_task_wrappers_beside_models_is_followed(tmp_path: Path) -> None:
+    """Each wrapper lives in a file that can only define models; the task is found all the same."""
+    files = {
+        "shop/__init__.py": "",
+        "shop/base.py": "from celery import shared_task\n\n\ndef T0Task(func):\n    return shared_task(func)\n",
+    }
+    for level in range(1, 6):
+        previous = "shop.base" if level == 1 else f"shop.m{level - 1}"
+        files[f"shop/m{level}.py"] = (
+            f"from django.db import models\n\nfrom {previous} import T{level - 1}Task\n\n\n"
+            f"def T{level}Task(func):\n    return T{level - 1}Task(func)\n"
+        )
+    files["shop/models.py"] = (
+        "from django.db import models\n\nfrom shop.m5 import T5Task\n\n\n@T5Task\ndef job(order_id):\n    return 1\n"
+    )
+    analysis = (
+        analyze([tmp_path / "shop"], Settings(jobs=1, cache=False)) if write_tree(tmp_path, files) is None else None
+    )
+    assert analysis is not None
+    assert [task.qualname for task in analysis.project.tasks] == ["shop.models.job"]

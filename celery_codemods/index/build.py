@@ -65,8 +65,8 @@ def index_module(
     *,
     outline: bool = False,
 ) -> ModuleFacts:
-    """The module's facts. An ``outline`` holds only what other modules need (imports, the
-    rules' ``extract_outline`` facts): for a module that defines no task and calls none."""
+    """The module's facts. An ``outline`` holds only what other modules need (imports, wrappers,
+    the rules' ``extract_outline`` facts): for a module that defines no task and calls none."""
     resolver = ImportResolver(module, is_package)
     for node in iter_statements(tree.body):
         if isinstance(node, ast.Import | ast.ImportFrom):
@@ -89,6 +89,7 @@ def index_module(
             is_package=is_package,
             imports=tuple(resolver.names.items()),
             module_names=module_names | frozenset(resolver.names),
+            wrappers=tuple(_wrappers(tree, ctx)),  # a project's task decorator may live beside its models
             suppressions=tuple(_suppressions(text)),
             extras={rule.code: value for rule in rules if (value := rule.extract_outline(tree, ctx)) is not None},
             outline=True,

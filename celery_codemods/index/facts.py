@@ -104,7 +104,7 @@ class ModuleFacts:
     extras: dict[str, Any] = field(default_factory=dict, compare=False)
     outline: bool = False
     """Only what other modules need: the module can define a model but no task, and calls no task
-    by name. No functions, wrappers, apps, loggers or call sites."""
+    by name. No task candidates, apps, loggers or call sites."""
 
     def import_map(self) -> dict[str, str]:
         return dict(self.imports)

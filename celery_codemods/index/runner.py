@@ -192,7 +192,26 @@ def reference_names(project: Project) -> tuple[str, ...]:
     names: set[str] = {decorator.rpartition(".")[2] for decorator in project.task_decorators}
     for task in project.tasks:
         names.update((task.function.name, task.function.object_name, task.name.rpartition(".")[2]))
+    names.update(_imported_as(frozenset(task.qualname for task in project.tasks), project))
     return tuple(sorted(name for name in names if name.isidentifier()))
+
+
+def _imported_as(tasks: frozenset[str], project: Project) -> set[str]:
+    """The names modules import a task under (``from shop.jobs import cleanup as clean``), re-exports followed."""
+    imported = {
+        f"{module.module}.{local}": target for module in project.modules.values() for local, target in module.imports
+    }
+    return {
+        alias.rpartition(".")[2] for alias, target in imported.items() if _resolve(target, imported, tasks) in tasks
+    }
+
+
+def _resolve(target: str, imported: dict[str, str], tasks: frozenset[str]) -> str:
+    seen: set[str] = set()
+    while target not in tasks and target in imported and target not in seen:
+        seen.add(target)
+        target = imported[target]
+    return target
 
 
 def file_size(path: str) -> int:

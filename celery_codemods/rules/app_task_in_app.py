@@ -335,9 +335,10 @@ def _decorator_only_imports(tree: ast.Module, text: str) -> Iterator[AppImport]:
 def _spelled_only_in_decorators_and_once_more(text: str, decorator_names: dict[str, list[int]]) -> bool:
     """Each name appears as a word in the text only in its ``@<name>.task`` decorators and once more.
 
-    Every use and binding of a name spells it, so then nothing else uses or binds it.
+    Every use and binding of a name spells it, so then nothing else uses or binds it. Only in
+    an ASCII text: Python reads identifiers NFKC-normalised (full-width letters spell ``app`` too).
     """
-    return all(
+    return text.isascii() and all(
         len(re.findall(rf"\b{re.escape(name)}\b", text)) == len(uses) + 1 for name, uses in decorator_names.items()
     )
 

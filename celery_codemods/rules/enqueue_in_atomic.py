@@ -159,15 +159,16 @@ class EnqueueInAtomic(Rule):
 
     @classmethod
     def extract_module(cls, tree: ast.Module, ctx: ModuleContext) -> AtomicFacts | None:
-        enqueues = tuple(_enqueues(tree, ctx)) if "atomic" in ctx.text else ()
-        classes: tuple[tuple[str, tuple[str, ...]], ...] = ()
-        apps: tuple[str, ...] = ()
-        if "DjangoTask" in ctx.text:
-            classes = tuple(_classes(tree, ctx))
-            apps = tuple(_django_task_apps(tree, ctx))
+        enqueues = tuple(_enqueues(tree, ctx)) if "atomic" in ctx.text or not ctx.text.isascii() else ()
+        classes, apps = _django_task_facts(tree, ctx)
         if not (enqueues or classes or apps):
             return None
         return AtomicFacts(enqueues, classes, apps)
+
+    @classmethod
+    def extract_outline(cls, tree: ast.Module, ctx: ModuleContext) -> AtomicFacts | None:
+        classes, apps = _django_task_facts(tree, ctx)  # DjangoTask subclasses are read across modules
+        return AtomicFacts((), classes, apps) if classes or apps else None
 
     def check(self, project: Project) -> Iterator[Finding]:
         facts = {path: f for path, module in project.modules.items() if (f := module.extras.get(self.code))}
@@ -264,10 +265,11 @@ def _enqueues(tree: ast.Module, ctx: ModuleContext) -> Iterator[Enqueue]:
 def _regions(tree: ast.Module, ctx: ModuleContext) -> list[Region]:
     """Every atomic region, with the function it is in (only statements can open one)."""
     regions: list[Region] = []
-    # Only top-level statements that spell `atomic` (or a name imported for it) can open one.
+    # Only top-level statements that spell `atomic` (or a name imported for it) can open one;
+    # Python reads identifiers NFKC-normalised, so in a non-ASCII text every statement may.
     words = ("atomic", *(local for local, qualname in ctx.resolver.names.items() if qualname == ATOMIC))
     stack: list[tuple[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef | None]] = [
-        (statement, None) for statement in tree.body if _mentions(statement, words, ctx)
+        (statement, None) for statement in tree.body if not ctx.text.isascii() or _mentions(statement, words, ctx)
     ]
     while stack:
         current, owner = stack.pop()
@@ -374,6 +376,15 @@ def _shadowed(function: ast.FunctionDef | ast.AsyncFunctionDef, ctx: ModuleConte
                 if ctx.resolver.names.get(local) != _FIX_NAMES.get(local):
                     bound.add(local)
     return (name for name in _FIX_NAMES if name in bound)
+
+
+def _django_task_facts(
+    tree: ast.Module, ctx: ModuleContext
+) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...]]:
+    """Classes with their bases (a subclass of a subclass of DjangoTask need not spell it), and
+    Celery apps made with ``task_cls=DjangoTask``."""
+    apps = tuple(_django_task_apps(tree, ctx)) if "DjangoTask" in ctx.text else ()
+    return tuple(_classes(tree, ctx)), apps
 
 
 def _classes(tree: ast.Module, ctx: ModuleContext) -> Iterator[tuple[str, tuple[str, ...]]]:

@@ -156,6 +156,10 @@ class TaskRefersToItself(Rule):
         rebound = frozenset(_rebound_registrations(tree))
         return ModuleBindFacts(wrappers, rebound) if wrappers or rebound else None
 
+    @classmethod
+    def extract_outline(cls, tree: ast.Module, ctx: ModuleContext) -> ModuleBindFacts | None:
+        return cls.extract_module(tree, ctx)  # a wrapper's module is read by the tasks it decorates
+
     def check(self, project: Project) -> Iterator[Finding]:
         for task in project.tasks:
             facts: SelfFacts | None = task.function.extras.get(self.code)

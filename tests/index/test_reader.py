@@ -122,7 +122,8 @@ def test_an_outline_keeps_what_other_modules_read(tmp_path: Path) -> None:
     assert pass_ids.calls is None
     assert [cls.qualname.rpartition(".")[2] for cls in pass_ids.models.classes] == ["PaymentDeclined", "Order"]
     assert dict(facts.extras["CEL308"].classes)["models.PaymentDeclined"] == ("ValueError",)
-    assert set(facts.extras) == {"CEL101", "CEL308"}
+    assert dict(facts.extras["CEL510"].django_task_classes)["models.Order"] == ("django.db.models.Model",)
+    assert set(facts.extras) == {"CEL101", "CEL308", "CEL510"}
 
     full = index_file(str(models), (), ("notify",))  # the second pass: it names a task
     assert isinstance(full, ModuleFacts) and not full.outline

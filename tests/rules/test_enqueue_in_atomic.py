@@ -296,6 +296,61 @@ def test_subclass_of_django_task_and_app_task_cls(tmp_path: Path, monkeypatch: p
     assert "notify.delay_on_commit(order.pk)" in after
 
 
+def test_a_django_task_subclass_beside_the_models_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """shop/models.py can only define models (the index outlines it), yet its subclass of a DjangoTask
+    subclass counts, though it never spells DjangoTask."""
+    monkeypatch.setattr(_celery_version, "installed_celery_version", lambda: (5, 4))
+    files = {
+        "shop/__init__.py": "",
+        "shop/base.py": "from celery.contrib.django.task import DjangoTask\n\n\nclass ShopTask(DjangoTask): ...\n",
+        "shop/models.py": """\
+            from django.db import models
+
+            from shop.base import ShopTask
+
+
+            class OrderTask(ShopTask):
+                pass
+
+
+            class Order(models.Model):
+                total = models.IntegerField()
+            """,
+        "shop/tasks.py": """\
+            from celery import shared_task
+
+            from shop.models import OrderTask
+
+
+            @shared_task(base=OrderTask)
+            def notify(order_id):
+                pass
+            """,
+        "shop/services.py": """\
+            from django.db import transaction
+
+            from shop.tasks import notify
+
+
+            def place(order):
+                with transaction.atomic():
+                    notify.delay(order.pk)
+            """,
+    }
+    after = fix_tree(tmp_path, files, CODE)["shop/services.py"]
+    assert "notify.delay_on_commit(order.pk)" in after
+
+
+def test_atomic_spelled_in_full_width_letters_still_opens_a_region(tmp_path: Path) -> None:
+    # Python reads identifiers NFKC-normalised: `\uff41tomic` is `atomic`.
+    findings = check_services(
+        tmp_path,
+        "from django.db import transaction\n\nfrom shop.tasks import send_receipt\n\n\n"
+        "def place(order):\n    with transaction.\uff41tomic():\n        send_receipt.delay(order.pk)\n",
+    )
+    assert [line for line, _, _ in findings] == [8]
+
+
 def test_send_inside_try_in_atomic_is_an_unsafe_fix(tmp_path: Path) -> None:
     source = """\
         from django.db import transaction
