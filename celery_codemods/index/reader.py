@@ -29,6 +29,7 @@ from celery_codemods.sourcefile import SourceError, SourceFile, read_source
 # need their classes and imports, not their functions or calls, unless they call a
 # task. The second pass adds the files (outlined ones included) that mention a
 # task found by the first (its callers), by name.
+#
 # Plain substrings, not a regex of alternatives: a regex tries every alternative at
 # every position of the file, ``bytes in`` scans the file once per word, much faster.
 _DEFINITION_WORDS = (
