@@ -287,9 +287,11 @@ def _rewrite_statements(
     cost far more than the edits. Statements are cut where LibCST cuts them
     (``toplevel``) and their new code spliced into the untouched text. The
     module head (leading simple statements and the first compound one) is
-    parsed too when imports or a logger are added. What needs the whole
-    module (a Module edit, removing an unused import) falls back to it, and so
-    does anything unexpected: the whole-file rewrite is the reference.
+    parsed too when imports or a logger are added; in a class, only the body
+    statements with edits are (``_class_body_regions``). What needs the whole
+    module (a Module edit, removing an import the edits left unused) falls back
+    to it, and so does anything unexpected: the whole-file rewrite is the
+    reference.
     """
     if ("Module", 0, 0) in by_key or "\f" in text or _BARE_CR.search(text):
         return None
