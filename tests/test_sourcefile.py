@@ -9,9 +9,11 @@ import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from celery_codemods import sourcefile
-from celery_codemods.index.context import source_lines
+from celery_codemods.index.context import LINE_BREAK, source_lines
 from celery_codemods.sourcefile import (
     SourceError,
     StaleFileError,
@@ -176,6 +178,12 @@ def test_unreadable_file_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyP
 )
 def test_source_lines_split_only_where_python_does(text: str, lines: list[str]) -> None:
     assert source_lines(text) == lines
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="a \n\r\x0c\x0b\x85\u2028\u2029\x1cé"))
+def test_source_lines_are_the_line_break_split_whatever_the_text(text: str) -> None:
+    assert source_lines(text) == LINE_BREAK.split(text)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")

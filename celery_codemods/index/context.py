@@ -12,9 +12,18 @@ from celery_codemods.index.resolve import ImportResolver
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
+# Where str.splitlines breaks a line and Python's tokenizer does not.
+_NOT_PYTHON_LINE_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
 def source_lines(text: str) -> list[str]:
     """Lines as the tokenizer counts them (``str.splitlines`` also breaks at form feeds)."""
-    return LINE_BREAK.split(text)
+    if any(character in text for character in _NOT_PYTHON_LINE_BREAKS):
+        return LINE_BREAK.split(text)
+    lines = text.splitlines()  # twice as fast as the regex, where it agrees
+    if not text or text.endswith(("\n", "\r")):
+        lines.append("")
+    return lines
 
 
 @dataclass
