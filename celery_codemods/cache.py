@@ -35,13 +35,14 @@ class Entry:
     digest: str
     definitions_hit: bool
     """The first-pass prefilter kept the file."""
-    facts: ModuleFacts | None
-    """What the first pass made of the file: its facts, or an outline of them, or None (skipped)."""
+    facts: ModuleFacts | bytes | None
+    """What the first pass made of the file: its facts (or an outline of them; pickled, when a worker
+    made them: see ``loaded``), or None (skipped)."""
     names_key: str = ""
     """The task names the file was last checked against (second pass: skipped and outlined files)."""
     names_hit: bool = False
-    named_facts: ModuleFacts | None = None
-    """The file's full facts, when it names one of those tasks."""
+    named_facts: ModuleFacts | bytes | None = None
+    """The file's full facts, when it names one of those tasks (maybe pickled)."""
 
 
 def user_cache_dir() -> Path:
@@ -104,7 +105,7 @@ class IndexCache:
         entry = self.entries.get(os.path.abspath(path))
         return entry.digest if entry is not None else None
 
-    def store(self, path: str, digest: str, definitions_hit: bool, facts: ModuleFacts | None) -> Entry | None:
+    def store(self, path: str, digest: str, definitions_hit: bool, facts: ModuleFacts | bytes | None) -> Entry | None:
         if self.file is None:
             return None
         try:
@@ -121,7 +122,7 @@ class IndexCache:
         self.dirty = True
         return entry
 
-    def remember_names(self, path: str, names_key: str, hit: bool, facts: ModuleFacts | None) -> None:
+    def remember_names(self, path: str, names_key: str, hit: bool, facts: ModuleFacts | bytes | None) -> None:
         key = os.path.abspath(path)
         entry = self.entries.get(key)
         if self.file is None or entry is None:
@@ -133,6 +134,19 @@ class IndexCache:
         if self.file is None or not self.dirty:
             return
         write_pickle(self.file, self.entries)
+
+
+def loaded(facts: ModuleFacts | bytes | None) -> ModuleFacts | None:
+    """Facts as stored: a worker's pickle is loaded here (a corrupt one counts as none)."""
+    if not isinstance(facts, bytes):
+        return facts
+    from celery_codemods.index.facts import ModuleFacts  # only indexing asks: a warm `check` never loads it
+
+    try:
+        value = pickle.loads(facts)  # from our own cache file, as read_pickle's
+    except UNPICKLING_ERRORS:
+        return None
+    return value if isinstance(value, ModuleFacts) else None
 
 
 UNPICKLING_ERRORS = (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError)

@@ -260,3 +260,40 @@ def test_a_chain_of_task_wrappers_beside_models_is_followed(tmp_path: Path) -> N
     )
     assert analysis is not None
     assert [task.qualname for task in analysis.project.tasks] == ["shop.models.job"]
+
+
+def test_facts_pickled_by_workers_are_cached_as_they_are_and_loaded_once_needed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from celery_codemods.cache import read_pickle
+
+    monkeypatch.setenv("CELERY_CODEMOD_CACHE_DIR", str(tmp_path / "cache"))
+    files = {f"proj/many{i}.py": "from proj.reports import build_report\nbuild_report.delay(1)\n" for i in range(100)}
+    write_tree(tmp_path / "src", {**PROJECT, **files})
+    cold = _summary(tmp_path / "src", jobs=2, cache=True)
+    (cache_file,) = (tmp_path / "cache").glob("index-*.pickle")
+    entries = read_pickle(cache_file)
+    assert isinstance(entries, dict)
+    assert any(isinstance(entry.facts, bytes) for entry in entries.values())  # not pickled twice
+    assert _summary(tmp_path / "src", jobs=2, cache=True) == cold
+
+
+def test_an_unreadable_cached_fact_makes_the_file_indexed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from celery_codemods.cache import read_pickle, write_pickle
+
+    monkeypatch.setenv("CELERY_CODEMOD_CACHE_DIR", str(tmp_path / "cache"))
+    write_tree(tmp_path / "src", PROJECT)
+    cold = _summary(tmp_path / "src", jobs=1, cache=True)
+    (cache_file,) = (tmp_path / "cache").glob("index-*.pickle")
+    entries = read_pickle(cache_file)
+    assert isinstance(entries, dict)
+    broken = {
+        path: replace(entry, facts=b"not a pickle") if entry.facts is not None else entry
+        for path, entry in entries.items()
+    }
+    write_pickle(cache_file, broken)
+    assert _summary(tmp_path / "src", jobs=1, cache=True) == cold

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 
 from celery_codemods._gc import collect_less
-from celery_codemods.cache import IndexCache
+from celery_codemods.cache import IndexCache, loaded
 from celery_codemods.findings import FileError
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.index.project import Project
@@ -39,10 +40,25 @@ class IndexRun:
     outlined: int = 0
 
 
+@dataclass(frozen=True)
+class Pickled:
+    """Module facts as a worker pickled them: sent as they are, and cached as they are (not pickled again)."""
+
+    blob: bytes
+
+    def load(self) -> ModuleFacts:
+        facts = pickle.loads(self.blob)  # written by our own worker process
+        assert isinstance(facts, ModuleFacts)
+        return facts
+
+
 def _work(
     path: str, decorators: tuple[str, ...], names: tuple[str, ...] | None, known_digest: str | None
-) -> IndexResult | Unchanged:
-    return index_file(path, decorators, names, known_digest)
+) -> IndexResult | Unchanged | Pickled:
+    result = index_file(path, decorators, names, known_digest)
+    if isinstance(result, ModuleFacts):
+        return Pickled(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    return result
 
 
 Progress = Callable[[int, int], None]
@@ -59,19 +75,19 @@ def index_paths(
         return _run(paths, decorators, cache, _pooled(pool, workers), progress)
 
 
-Mapper = Callable[[list[Job]], Iterator[IndexResult | Unchanged]]
+Mapper = Callable[[list[Job]], Iterator[IndexResult | Unchanged | Pickled]]
 
 
 def _serial(
     tasks: list[Job],
-) -> Iterator[IndexResult | Unchanged]:
-    return (_work(*task) for task in tasks)
+) -> Iterator[IndexResult | Unchanged | Pickled]:
+    return (index_file(*task) for task in tasks)
 
 
 def _pooled(pool: Executor, workers: int) -> Mapper:
     def run(
         tasks: list[Job],
-    ) -> Iterator[IndexResult | Unchanged]:
+    ) -> Iterator[IndexResult | Unchanged | Pickled]:
         if not tasks:
             return iter(())
         columns = [list(column) for column in zip(*tasks, strict=True)]
@@ -89,11 +105,12 @@ def _run(
     todo: list[Job] = []
     for path in paths:
         entry = cache.lookup(path)
-        if entry is None:
-            todo.append((path, decorators, None, cache.digest_of(path)))
-        elif entry.definitions_hit and entry.facts is not None:
-            modules[path] = entry.facts
-            if entry.facts.outline:
+        facts = loaded(entry.facts) if entry is not None and entry.definitions_hit else None
+        if entry is None or (entry.definitions_hit and facts is None):  # unknown, or facts unreadable
+            todo.append((path, decorators, None, cache.digest_of(path) if entry is None else None))
+        elif facts is not None:
+            modules[path] = facts
+            if facts.outline:
                 unnamed.append(path)
         else:
             unnamed.append(path)
@@ -121,7 +138,7 @@ def _run(
 
 
 def _first_pass_result(
-    result: IndexResult | Unchanged,
+    result: IndexResult | Unchanged | Pickled,
     cache: IndexCache,
     modules: dict[str, ModuleFacts],
     unnamed: list[str],
@@ -133,9 +150,10 @@ def _first_pass_result(
         entry = cache.entries.get(_abs(result.path))
         digest = entry.digest if entry is not None else ""
         refreshed = cache.store(result.path, digest, entry.definitions_hit if entry else False, None)
-        if refreshed is not None and refreshed.definitions_hit and refreshed.facts is not None:
-            modules[result.path] = refreshed.facts
-            if refreshed.facts.outline:
+        facts = loaded(refreshed.facts) if refreshed is not None and refreshed.definitions_hit else None
+        if facts is not None:
+            modules[result.path] = facts
+            if facts.outline:
                 unnamed.append(result.path)
         else:
             unnamed.append(result.path)
@@ -143,10 +161,11 @@ def _first_pass_result(
         cache.store(result.path, result.digest, False, None)
         unnamed.append(result.path)
     else:
-        cache.store(result.path, result.digest, True, result)
-        modules[result.path] = result
-        if result.outline:
-            unnamed.append(result.path)
+        facts = result.load() if isinstance(result, Pickled) else result
+        cache.store(facts.path, facts.digest, True, result.blob if isinstance(result, Pickled) else facts)
+        modules[facts.path] = facts
+        if facts.outline:
+            unnamed.append(facts.path)
 
 
 def _second_pass(
@@ -164,23 +183,20 @@ def _second_pass(
     still_unnamed: list[str] = []
     for path in unnamed:
         entry = cache.entries.get(_abs(path))
-        if (
-            entry is not None
-            and entry.names_key == names_key
-            and (not entry.names_hit or entry.named_facts is not None)
-        ):
-            if entry.names_hit and entry.named_facts is not None:
-                modules[path] = entry.named_facts
-            else:
-                still_unnamed.append(path)
-        else:
+        named = loaded(entry.named_facts) if entry is not None and entry.names_hit else None
+        if entry is None or entry.names_key != names_key or (entry.names_hit and named is None):
             todo.append((path, decorators, names, None))
+        elif named is not None:
+            modules[path] = named
+        else:
+            still_unnamed.append(path)
     for result in mapper(todo):
         if isinstance(result, FileError):
             errors.append(result)
-        elif isinstance(result, ModuleFacts):
-            cache.remember_names(result.path, names_key, True, result)
-            modules[result.path] = result
+        elif isinstance(result, ModuleFacts | Pickled):
+            facts = result.load() if isinstance(result, Pickled) else result
+            cache.remember_names(facts.path, names_key, True, result.blob if isinstance(result, Pickled) else facts)
+            modules[facts.path] = facts
         elif isinstance(result, Skipped):
             cache.remember_names(result.path, names_key, False, None)
             still_unnamed.append(result.path)
