@@ -81,34 +81,25 @@ def index_module(
         module_names=module_names,
         task_decorators=task_decorators,
     )
-    if outline:
-        return ModuleFacts(
-            path=path,
-            module=module,
-            digest=digest,
-            is_package=is_package,
-            imports=tuple(resolver.names.items()),
-            module_names=module_names | frozenset(resolver.names),
-            wrappers=tuple(_wrappers(tree, ctx)),  # a project's task decorator may live beside its models
-            suppressions=tuple(_suppressions(text)),
-            extras={rule.code: value for rule in rules if (value := rule.extract_outline(tree, ctx)) is not None},
-            outline=True,
-        )
-    functions = tuple(_task_candidates(tree, ctx, rules))
-    extras = {rule.code: value for rule in rules if (value := rule.extract_module(tree, ctx)) is not None}
+    full = not outline
     return ModuleFacts(
         path=path,
         module=module,
         digest=digest,
         is_package=is_package,
         imports=tuple(resolver.names.items()),
-        functions=functions,
-        wrappers=tuple(_wrappers(tree, ctx)),
-        celery_apps=tuple(_celery_apps(tree, ctx)),
-        loggers=tuple(_loggers(tree, ctx)),
+        functions=tuple(_task_candidates(tree, ctx, rules)) if full else (),
+        wrappers=tuple(_wrappers(tree, ctx)),  # in an outline too: a task decorator may live beside models
+        celery_apps=tuple(_celery_apps(tree, ctx)) if full else (),
+        loggers=tuple(_loggers(tree, ctx)) if full else (),
         module_names=module_names | frozenset(resolver.names),
         suppressions=tuple(_suppressions(text)),
-        extras=extras,
+        extras={
+            rule.code: value
+            for rule in rules
+            if (value := rule.extract_outline(tree, ctx) if outline else rule.extract_module(tree, ctx)) is not None
+        },
+        outline=outline,
     )
 
 

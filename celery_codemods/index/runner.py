@@ -52,6 +52,13 @@ class Pickled:
         return facts
 
 
+def _unpacked(result: ModuleFacts | Pickled) -> tuple[ModuleFacts, ModuleFacts | bytes]:
+    """The facts, and what the cache stores of them: a worker's bytes as they are."""
+    if isinstance(result, Pickled):
+        return result.load(), result.blob
+    return result, result
+
+
 def _work(
     path: str, decorators: tuple[str, ...], names: tuple[str, ...] | None, known_digest: str | None
 ) -> IndexResult | Unchanged | Pickled:
@@ -161,8 +168,8 @@ def _first_pass_result(
         cache.store(result.path, result.digest, False, None)
         unnamed.append(result.path)
     else:
-        facts = result.load() if isinstance(result, Pickled) else result
-        cache.store(facts.path, facts.digest, True, result.blob if isinstance(result, Pickled) else facts)
+        facts, stored = _unpacked(result)
+        cache.store(facts.path, facts.digest, True, stored)
         modules[facts.path] = facts
         if facts.outline:
             unnamed.append(facts.path)
@@ -194,8 +201,8 @@ def _second_pass(
         if isinstance(result, FileError):
             errors.append(result)
         elif isinstance(result, ModuleFacts | Pickled):
-            facts = result.load() if isinstance(result, Pickled) else result
-            cache.remember_names(facts.path, names_key, True, result.blob if isinstance(result, Pickled) else facts)
+            facts, stored = _unpacked(result)
+            cache.remember_names(facts.path, names_key, True, stored)
             modules[facts.path] = facts
         elif isinstance(result, Skipped):
             cache.remember_names(result.path, names_key, False, None)
