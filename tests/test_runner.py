@@ -142,6 +142,26 @@ MODELS_ONLY = {
             def total(self):
                 return sum(line.amount for line in self.lines.all())
         """,
+    # Names the task's name only as its own method: it cannot reach the task.
+    "proj/report_models.py": """\
+        from django.db import models
+
+
+        class Report(models.Model):
+            def build_report(self):
+                return self.build_report_later()
+        """,
+    # Reaches the task as a module attribute.
+    "proj/dashboards.py": """\
+        from django.db import models
+
+        from proj import reports
+
+
+        class Dashboard(models.Model):
+            def refresh(self):
+                reports.build_report.delay(self.pk)
+        """,
 }
 
 
@@ -162,6 +182,8 @@ def test_model_only_files_are_outlined_unless_they_name_a_task(tmp_path: Path, m
     cold = _outlines(tmp_path / "src", jobs=1, cache=False)
     assert cold["proj/models.py"] == (False, 0, True)  # calls build_report: indexed in full
     assert cold["proj/other_models.py"] == (True, 0, False)
+    assert cold["proj/report_models.py"] == (True, 0, False)
+    assert cold["proj/dashboards.py"] == (False, 0, True)
     assert _outlines(tmp_path / "src", jobs=1, cache=True) == cold
     assert _outlines(tmp_path / "src", jobs=1, cache=True) == cold  # from the cache
 

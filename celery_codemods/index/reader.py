@@ -89,13 +89,46 @@ def names_filter(names: tuple[str, ...]) -> re.Pattern[bytes] | None:
     """Any of ``names`` as a whole word; a trie, so each position tries one branch, not every name."""
     if not names:
         return None
+    return re.compile(_any_name(names))
+
+
+# A module that neither defines a task nor star-imports one reaches it only through
+# an import (``from shop.tasks import send``) or an attribute (``tasks.send.delay``,
+# ``from .send import x``): calls by registered name and beat entries are in files the
+# first pass indexes. A bare ``send`` elsewhere is a method, a parameter or a word.
+_ATTRIBUTE = rb"\.[\s\\]*"
+_PARENTHESIZED_IMPORT = rb"\bimport[\s\\]*\((?:[^)#]|#[^\n]*)*?"
+_IMPORT_LINE = rb"\bimport\b(?:[^\r\n;\\]|\\[\s\S])*?"  # to the end of its line, continuations followed
+_STAR_IMPORT = re.compile(rb"\bimport[\s\\]*\*")
+
+
+@lru_cache(maxsize=8)
+def references_filter(names: tuple[str, ...]) -> re.Pattern[bytes] | None:
+    """Any of ``names`` where it can refer to another module's object: imported, or an attribute."""
+    if not names:
+        return None
+    return re.compile(b"(?:" + b"|".join((_ATTRIBUTE, _PARENTHESIZED_IMPORT, _IMPORT_LINE)) + b")" + _any_name(names))
+
+
+def refers_to(raw: bytes, names: tuple[str, ...]) -> bool:
+    """The file can refer to one of ``names`` defined elsewhere (the second-pass prefilter)."""
+    anywhere = names_filter(names)
+    if anywhere is None or anywhere.search(raw) is None:
+        return False
+    if _STAR_IMPORT.search(raw):  # a star-imported name is read bare
+        return True
+    narrow = references_filter(names)
+    return narrow is not None and narrow.search(raw) is not None
+
+
+def _any_name(names: tuple[str, ...]) -> bytes:
     trie: _Trie = {}
     for name in names:
         node = trie
         for byte in name.encode():
             node = node.setdefault(byte, {})
         node[_END] = {}
-    return re.compile(rb"\b(?:" + _trie_pattern(trie) + rb")\b")
+    return rb"\b(?:" + _trie_pattern(trie) + rb")\b"
 
 
 _END = -1
@@ -133,7 +166,8 @@ def index_file(
     """Facts for ``path``, or Skipped when the prefilter shows it cannot matter.
 
     Without ``names`` the first-pass filter applies; with them, the file is
-    kept only when it mentions one of those names (a known task).
+    kept only when it can refer to one of those names (a known task) defined
+    elsewhere: it imports one, or reaches one as an attribute (``refers_to``).
     """
     if names is not None:
         return _index_if_named(path, task_decorators, names)
@@ -151,18 +185,17 @@ def index_file(
 
 def _index_if_named(path: str, task_decorators: tuple[str, ...], names: tuple[str, ...]) -> IndexResult:
     """The second pass: most files do not name a task, and need neither decoding nor a hash."""
-    pattern = names_filter(names)
     try:
         raw = Path(path).read_bytes()
     except OSError:
         raw = b""  # read_source below says why
-    if raw and (pattern is None or pattern.search(raw) is None):
+    if raw and not refers_to(raw, names):
         return Skipped(path, "")
     try:
         source = read_source(Path(path))
     except SourceError as exc:
         return FileError(path, str(exc))
-    if pattern is None or pattern.search(source.raw) is None or looks_generated(source.raw):
+    if not refers_to(source.raw, names) or looks_generated(source.raw):
         return Skipped(path, source.digest)
     return index_source(path, source, task_decorators)
 

@@ -2,8 +2,8 @@
 
 First pass: files that can define a task, app or schedule, in full, and an
 outline of those that can only define a model. Second pass: the skipped and
-outlined files that mention a task found by the first, by name (its callers),
-in full. Most files of a large repository are read but never parsed.
+outlined files that import a task found by the first, or reach it as an
+attribute (its callers), in full. Most files of a large repository are read but never parsed.
 """
 
 from __future__ import annotations

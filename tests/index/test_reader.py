@@ -9,7 +9,7 @@ import pytest
 
 from celery_codemods.findings import FileError
 from celery_codemods.index.facts import ModuleFacts
-from celery_codemods.index.reader import Skipped, definitions_tier, index_file, may_define, names_filter
+from celery_codemods.index.reader import Skipped, definitions_tier, index_file, may_define, names_filter, refers_to
 
 NAMES = ("check_auth", "check_auth_identity", "check", "send_receipt", "sync_ÿ", "a")
 
@@ -58,13 +58,50 @@ def test_no_names_filter_without_names() -> None:
     assert names_filter(()) is None
 
 
-def test_second_pass_keeps_only_files_naming_a_task(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "refers"),
+    [
+        ("from shop.tasks import send_receipt\n", True),
+        ("from shop.tasks import other as o, send_receipt as send\n", True),
+        ("    from shop.tasks import send_receipt\n", True),
+        ("from shop.tasks import (\n    other,  # see other() (and send)\n    send_receipt,\n)\n", True),
+        ("from shop.tasks import other, \\\n    send_receipt\n", True),
+        ("from shop.tasks import \\\n    (other, send_receipt)\n", True),
+        ("from shop import tasks\ntasks.send_receipt.delay(1)\n", True),
+        ("(tasks\n    . send_receipt.delay(1))\n", True),
+        ("import shop.send_receipt\n", True),
+        ("from .send_receipt import notify\n", True),
+        ("from shop.tasks import *\nsend_receipt.delay(1)\n", True),
+        ("from shop.tasks import\\\n*\nsend_receipt.delay(1)\n", True),
+        ("class Order:\n    def send_receipt(self):\n        pass\n", False),
+        ("def view(send_receipt):\n    send_receipt(1)\n", False),
+        ("# send_receipt runs later\n", False),
+        ("x = 'send_receipt'\n", False),
+        ("import os\nsend_receipt(1)\n", False),
+        ("import os\r\nsend_receipt(1)\r\n", False),
+        ("import os\rsend_receipt(1)\r", False),
+        ("from shop.tasks import (other)\nsend_receipt.delay(1)\n", False),
+        ("from shop.tasks import other; send_receipt.delay(1)\n", False),
+        ("from shop.tasks import send_receipts\n", False),
+        ("important = send_receipt\n", False),
+        ("tasks.other.delay(1)\n", False),
+    ],
+)
+def test_second_pass_keeps_files_that_can_reach_a_task_defined_elsewhere(text: str, refers: bool) -> None:
+    """Imported, star-imported or reached as an attribute; a bare name is a method, a parameter or a word."""
+    raw = text.encode()
+    assert refers_to(raw, NAMES) == refers
+    assert not refers or names_filter(NAMES).search(raw) is not None  # type: ignore[union-attr]
+    assert refers_to(raw, ()) is False
+
+
+def test_second_pass_indexes_only_files_naming_a_task(tmp_path: Path) -> None:
     caller = tmp_path / "caller.py"
     caller.write_bytes("# -*- coding: latin-1 -*-\nfrom x import send_receipt\nsend_receipt('é')\n".encode("latin-1"))
     other = tmp_path / "other.py"
     other.write_text("def helper():\n    return 1\n")
     broken = tmp_path / "broken.py"
-    broken.write_bytes(b"send_receipt(\n")
+    broken.write_bytes(b"from shop.tasks import send_receipt\nsend_receipt(\n")
     assert isinstance(index_file(str(caller), (), ("send_receipt",)), ModuleFacts)
     skipped = index_file(str(other), (), ("send_receipt",))
     assert isinstance(skipped, Skipped) and skipped.path == str(other)
