@@ -317,7 +317,7 @@ def _rewrite_file(
         return _FileRewrite(failure=f"{problem}; not written")
     rewritten = decode_source(source.path, source.encode(outcome.new_text))
     parsed = outcome.tree if rewritten.text == outcome.new_text else None
-    again = index_source(path, rewritten, settings.task_decorators, tree=parsed)
+    again = index_source(path, rewritten, settings.task_decorators, eager=True, tree=parsed)
     return _FileRewrite(source, outcome.new_text, again)
 
 

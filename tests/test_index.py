@@ -7,7 +7,10 @@ from pathlib import Path
 
 from celery_codemods.api import analyze
 from celery_codemods.index.context import source_lines
+from celery_codemods.index.facts import ModuleFacts
+from celery_codemods.index.reader import index_source
 from celery_codemods.settings import Settings
+from celery_codemods.sourcefile import read_source
 from tests.helpers import write_tree
 
 
@@ -107,6 +110,70 @@ def test_project_wrapper_decorators_are_followed(tmp_path: Path) -> None:
             """,
     }
     assert task_names(tmp_path, files) == {"proj.jobs.one", "proj.jobs.two"}
+
+
+def test_only_decorators_that_look_like_a_tasks_get_the_rules_facts_at_once(tmp_path: Path) -> None:
+    """A view's or receiver's rules' facts are deferred; a task made by a wrapper named otherwise gets them later."""
+    files = {
+        "proj/__init__.py": "",
+        "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n",
+        "proj/wrappers.py": """\
+            from proj.celery import app
+
+
+            def job(**options):
+                return app.task(**options)
+            """,
+        "proj/tasks.py": """\
+            from django.dispatch import receiver
+            from rest_framework.decorators import action
+            from proj.celery import app
+            from proj.wrappers import job
+            from vendor.queue import enqueue
+
+
+            @app.task
+            def by_app(order):
+                order.save()
+
+
+            @job()
+            def by_wrapper(order):
+                order.save()
+
+
+            @enqueue
+            def configured(order):
+                order.save()
+
+
+            @action(detail=True)
+            @receiver(object())
+            def view(request):
+                request.save()
+            """,
+    }
+    write_tree(tmp_path, files)
+    path = str(tmp_path / "proj" / "tasks.py")
+    source = read_source(Path(path))
+    indexed = index_source(path, source, ("vendor.queue.enqueue",))
+    assert isinstance(indexed, ModuleFacts)
+    deferred = {function.name: (function.deferred, bool(function.extras)) for function in indexed.functions}
+    assert deferred == {
+        "by_app": (False, True),
+        "by_wrapper": (True, False),
+        "configured": (False, True),
+        "view": (True, False),
+    }
+    eager = index_source(path, source, ("vendor.queue.enqueue",), eager=True)
+    assert isinstance(eager, ModuleFacts)
+    assert all(not function.deferred and function.extras for function in eager.functions)
+
+    settings = Settings(jobs=1, cache=False, task_decorators=("vendor.queue.enqueue",))
+    project = analyze([tmp_path], settings).project
+    tasks = {task.function.name: task.function for task in project.tasks}
+    assert sorted(tasks) == ["by_app", "by_wrapper", "configured"]
+    assert all(not function.deferred and function.extras for function in tasks.values())
 
 
 def test_configured_decorator_names_count(tmp_path: Path) -> None:

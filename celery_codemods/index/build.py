@@ -64,9 +64,13 @@ def index_module(
     task_decorators: tuple[str, ...] = (),
     *,
     outline: bool = False,
+    eager: bool = False,
 ) -> ModuleFacts:
     """The module's facts. An ``outline`` holds only what other modules need (imports, wrappers,
-    the rules' ``extract_outline`` facts): for a module that defines no task and calls none."""
+    the rules' ``extract_outline`` facts): for a module that defines no task and calls none.
+
+    The rules' facts of a decorated function are extracted when a decorator looks like a task's
+    (most are views, receivers, commands), or for every one when ``eager``."""
     resolver = ImportResolver(module, is_package)
     for node in iter_statements(tree.body):
         if isinstance(node, ast.Import | ast.ImportFrom):
@@ -88,7 +92,7 @@ def index_module(
         digest=digest,
         is_package=is_package,
         imports=tuple(resolver.names.items()),
-        functions=tuple(_task_candidates(tree, ctx, rules)) if full else (),
+        functions=tuple(_task_candidates(tree, ctx, rules, eager)) if full else (),
         wrappers=tuple(_wrappers(tree, ctx)),  # in an outline too: a task decorator may live beside models
         celery_apps=tuple(_celery_apps(tree, ctx)) if full else (),
         loggers=tuple(_loggers(tree, ctx)) if full else (),
@@ -225,18 +229,40 @@ def _annotation_qualname(annotation: ast.expr | None, ctx: ModuleContext) -> str
     return None
 
 
-def _task_candidates(tree: ast.Module, ctx: ModuleContext, rules: Sequence[type[Rule]]) -> Iterator[FunctionFacts]:
+def _task_candidates(
+    tree: ast.Module, ctx: ModuleContext, rules: Sequence[type[Rule]], eager: bool
+) -> Iterator[FunctionFacts]:
     defs: dict[str, FunctionNode] = {}
     for scope, node in _functions(tree.body, ""):
         if not scope:
             defs[node.name] = node
         decorators = [facts for d in node.decorator_list if (facts := decorator_facts(d, ctx)) is not None]
         if any(_is_candidate_decorator(decorator.qualname) for decorator in decorators):
-            yield _function_facts(node, scope, tuple(decorators), node.name, None, ctx, rules)
+            extracted = _rules_now(rules, eager, [decorator.qualname for decorator in decorators], ctx)
+            yield _function_facts(node, scope, tuple(decorators), node.name, None, ctx, extracted)
     for object_name, registration, function_name in _registrations(tree, ctx):
         function = defs.get(function_name)
         if function is not None and _is_candidate_decorator(registration.qualname):
-            yield _function_facts(function, "", (), object_name, registration, ctx, rules)
+            extracted = _rules_now(rules, eager, [registration.qualname], ctx)
+            yield _function_facts(function, "", (), object_name, registration, ctx, extracted)
+
+
+def _rules_now(
+    rules: Sequence[type[Rule]], eager: bool, decorators: list[str], ctx: ModuleContext
+) -> Sequence[type[Rule]] | None:
+    """The rules whose facts a candidate gets now; None defers them (``FunctionFacts.deferred``)."""
+    return rules if eager or any(_looks_like_a_task_decorator(qualname, ctx) for qualname in decorators) else None
+
+
+def _looks_like_a_task_decorator(qualname: str, ctx: ModuleContext) -> bool:
+    """Celery's own, an app's ``task``, a configured one, or a wrapper named like one (``instrumented_task``).
+
+    Only a project wrapper named otherwise (``@job()``) can make a task of what fails this.
+    """
+    last = qualname.rpartition(".")[2]
+    if "task" in last.lower() or qualname.partition(".")[0] == "celery":
+        return True
+    return any(qualname == configured or last == configured.rpartition(".")[2] for configured in ctx.task_decorators)
 
 
 def _functions(body: list[ast.stmt], prefix: str) -> Iterator[tuple[str, FunctionNode]]:
@@ -254,9 +280,10 @@ def _function_facts(
     object_name: str,
     registration: Decorator | None,
     ctx: ModuleContext,
-    rules: Sequence[type[Rule]],
+    rules: Sequence[type[Rule]] | None,
 ) -> FunctionFacts:
-    extras = {rule.code: value for rule in rules if (value := rule.extract_function(node, ctx)) is not None}
+    """With ``rules`` None, without the rules' facts (``deferred``)."""
+    extras = {rule.code: value for rule in rules or () if (value := rule.extract_function(node, ctx)) is not None}
     return FunctionFacts(
         name=node.name,
         scope=f"{scope}{node.name}",
@@ -267,6 +294,7 @@ def _function_facts(
         object_name=object_name,
         registration=registration,
         extras=extras,
+        deferred=rules is None,
     )
 
 

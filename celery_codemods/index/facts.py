@@ -71,6 +71,9 @@ class FunctionFacts:
     registration: Decorator | None = None
     """The ``app.task(func)`` call that registers it, when not decorated."""
     extras: dict[str, Any] = field(default_factory=dict, compare=False)
+    deferred: bool = False
+    """The rules' ``extras`` were not extracted: no decorator looked like a task's. The index
+    extracts them if the project makes it a task (through a wrapper of its own)."""
 
     def param(self, name: str) -> Param | None:
         return next((param for param in self.params if param.name == name), None)

@@ -162,13 +162,21 @@ def index_file(
     task_decorators: tuple[str, ...] = (),
     names: tuple[str, ...] | None = None,
     known_digest: str | None = None,
+    eager: bool = False,
 ) -> IndexResult | Unchanged:
     """Facts for ``path``, or Skipped when the prefilter shows it cannot matter.
 
     Without ``names`` the first-pass filter applies; with them, the file is
     kept only when it can refer to one of those names (a known task) defined
     elsewhere: it imports one, or reaches one as an attribute (``refers_to``).
+    With ``eager``, no filter applies and every task candidate gets the rules'
+    facts (see ``index_module``).
     """
+    if eager:
+        try:
+            return index_source(path, read_source(Path(path)), task_decorators, eager=True)
+        except SourceError as exc:
+            return FileError(path, str(exc))
     if names is not None:
         return _index_if_named(path, task_decorators, names)
     try:
@@ -206,6 +214,7 @@ def index_source(
     task_decorators: tuple[str, ...] = (),
     *,
     outline: bool = False,
+    eager: bool = False,
     tree: ast.Module | None = None,
 ) -> ModuleFacts | FileError:
     """Facts for the file; with ``outline``, only what other modules need (see ``index_module``).
@@ -226,7 +235,16 @@ def index_source(
         return FileError(path, f"cannot parse: {exc}")
     try:
         return index_module(
-            path, module, is_package, source.text, source.digest, tree, all_rules(), task_decorators, outline=outline
+            path,
+            module,
+            is_package,
+            source.text,
+            source.digest,
+            tree,
+            all_rules(),
+            task_decorators,
+            outline=outline,
+            eager=eager,
         )
     except RecursionError:
         return FileError(path, "too deeply nested to analyse; skipped")

@@ -25,8 +25,8 @@ from celery_codemods.index.reader import IndexResult, Skipped, Unchanged, index_
 _FILES_PER_WORKER = 48
 _MAX_NAME_ROUNDS = 4
 
-Job = tuple[str, tuple[str, ...], tuple[str, ...] | None, str | None]
-"""path, task decorators, names for the second pass, known content hash"""
+Job = tuple[str, tuple[str, ...], tuple[str, ...] | None, str | None, bool]
+"""path, task decorators, names for the second pass, known content hash, eager"""
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,9 @@ def _unpacked(result: ModuleFacts | Pickled) -> tuple[ModuleFacts, ModuleFacts |
 
 
 def _work(
-    path: str, decorators: tuple[str, ...], names: tuple[str, ...] | None, known_digest: str | None
+    path: str, decorators: tuple[str, ...], names: tuple[str, ...] | None, known_digest: str | None, eager: bool
 ) -> IndexResult | Unchanged | Pickled:
-    result = index_file(path, decorators, names, known_digest)
+    result = index_file(path, decorators, names, known_digest, eager)
     if isinstance(result, ModuleFacts):
         return Pickled(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
     return result
@@ -114,7 +114,7 @@ def _run(
         entry = cache.lookup(path)
         facts = loaded(entry.facts) if entry is not None and entry.definitions_hit else None
         if entry is None or (entry.definitions_hit and facts is None):  # unknown, or facts unreadable
-            todo.append((path, decorators, None, cache.digest_of(path) if entry is None else None))
+            todo.append((path, decorators, None, cache.digest_of(path) if entry is None else None, False))
         elif facts is not None:
             modules[path] = facts
             if facts.outline:
@@ -136,6 +136,7 @@ def _run(
             break
         names = wider
         unnamed = _second_pass(unnamed, names, decorators, cache, mapper, modules, errors)
+    _extract_deferred(modules, decorators, mapper, errors)
     ordered = tuple(modules[path] for path in paths if path in modules)
     cache.save()
     still_outlined = sum(1 for facts in ordered if facts.outline)
@@ -192,7 +193,7 @@ def _second_pass(
         entry = cache.entries.get(_abs(path))
         named = loaded(entry.named_facts) if entry is not None and entry.names_hit else None
         if entry is None or entry.names_key != names_key or (entry.names_hit and named is None):
-            todo.append((path, decorators, names, None))
+            todo.append((path, decorators, names, None, False))
         elif named is not None:
             modules[path] = named
         else:
@@ -208,6 +209,22 @@ def _second_pass(
             cache.remember_names(result.path, names_key, False, None)
             still_unnamed.append(result.path)
     return still_unnamed
+
+
+def _extract_deferred(
+    modules: dict[str, ModuleFacts], decorators: tuple[str, ...], mapper: Mapper, errors: list[FileError]
+) -> None:
+    """Index again, every candidate with the rules' facts, the few modules where a project wrapper
+    not named like a task decorator (``@job()``) makes a task. Not cached: the next run does it again."""
+    project = Project(modules.values(), decorators)
+    paths = sorted({task.path for task in project.tasks if task.function.deferred})
+    for result in mapper([(path, decorators, None, None, True) for path in paths]):
+        if isinstance(result, FileError):  # it changed or went away since the first read
+            errors.append(result)
+            modules.pop(result.path, None)
+        elif isinstance(result, ModuleFacts | Pickled):
+            facts, _ = _unpacked(result)
+            modules[facts.path] = facts
 
 
 def reference_names(project: Project) -> tuple[str, ...]:
