@@ -5,7 +5,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 from celery_codemods.api import analyze
+from celery_codemods.index.build import iter_statements
 from celery_codemods.index.context import source_lines
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.index.reader import index_source
@@ -279,3 +282,53 @@ def test_text_output_keeps_line_100_as_a_number(tmp_path: Path) -> None:
     (tmp_path / "tasks.py").write_text("from celery import shared_task\n" + body)
     result = CliRunner().invoke(app, ["check", "--no-cache", "--select", "CEL001", str(tmp_path)])
     assert f"{tmp_path / 'tasks.py'}:100:5: CEL001" in result.output
+
+
+def _statements_recursively(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The plain recursive walk: each block in field order, a try's handlers last."""
+    found: list[ast.stmt] = []
+    for statement in body:
+        found.append(statement)
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(statement, field, None)
+            if isinstance(inner, list):
+                found.extend(_statements_recursively(inner))
+        for handler in getattr(statement, "handlers", ()):
+            found.extend(_statements_recursively(handler.body))
+        for case in getattr(statement, "cases", ()):
+            found.extend(_statements_recursively(case.body))
+    return found
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import a\ntry:\n    import b\nexcept ImportError:\n    import c\nelse:\n    import d\nfinally:\n    pass\n",
+        "try:\n    import p\nexcept* ValueError:\n    import q\nelse:\n    import r\nfinally:\n    import s\n",
+        "while x:\n    import f\nelse:\n    import g\n",
+        "match y:\n    case 1:\n        import h\n    case _:\n        import i\n",
+        """\
+class K:
+    def m(self):
+        async def n():
+            async with z:
+                import j
+            async for q in r:
+                import k
+            else:
+                import l
+        if p:
+            import m
+        elif s:
+            import n
+        else:
+            import o
+    x = 1
+""",
+    ],
+)
+def test_iter_statements_yields_every_statement_once_as_the_recursive_walk_does(source: str) -> None:
+    module = ast.parse(source)
+    yielded = list(iter_statements(module.body))
+    assert yielded == _statements_recursively(module.body)
+    assert len(yielded) == sum(1 for node in ast.walk(module) if isinstance(node, ast.stmt))

@@ -107,18 +107,43 @@ def index_module(
     )
 
 
+_BLOCKS: dict[type[ast.stmt], tuple[str, ...]] = {
+    ast.FunctionDef: ("body",),
+    ast.AsyncFunctionDef: ("body",),
+    ast.ClassDef: ("body",),
+    ast.If: ("body", "orelse"),
+    ast.For: ("body", "orelse"),
+    ast.AsyncFor: ("body", "orelse"),
+    ast.While: ("body", "orelse"),
+    ast.With: ("body",),
+    ast.AsyncWith: ("body",),
+    ast.Try: ("body", "orelse", "finalbody"),
+    ast.TryStar: ("body", "orelse", "finalbody"),
+}
+
+
 def iter_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Every statement, nested ones included, without walking expressions."""
-    for statement in body:
+    """Every statement, nested ones included, in source order, without walking expressions."""
+    pending = [iter(body)]  # a stack, not nested generators: every statement passes one frame
+    while pending:
+        statement = next(pending[-1], None)
+        if statement is None:
+            pending.pop()
+            continue
         yield statement
-        for field in ("body", "orelse", "finalbody"):
-            inner = getattr(statement, field, None)
-            if isinstance(inner, list):
-                yield from iter_statements(inner)
-        for handler in getattr(statement, "handlers", ()):
-            yield from iter_statements(handler.body)
-        for case in getattr(statement, "cases", ()):
-            yield from iter_statements(case.body)
+        inner = _inner_statements(statement)
+        if inner:
+            pending.append(iter(inner))
+
+
+def _inner_statements(statement: ast.stmt) -> list[ast.stmt]:
+    fields = _BLOCKS.get(type(statement))
+    if fields is None:
+        return [s for case in statement.cases for s in case.body] if isinstance(statement, ast.Match) else []
+    inner = [s for field in fields for s in getattr(statement, field)]
+    if isinstance(statement, ast.Try | ast.TryStar):
+        inner.extend(s for handler in statement.handlers for s in handler.body)
+    return inner
 
 
 def _module_bindings(tree: ast.Module) -> Iterator[str]:

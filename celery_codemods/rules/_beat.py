@@ -56,7 +56,7 @@ DJANGO_CELERY_BEAT_FIELDS = frozenset(
 )
 
 _SCHEDULE_NAME = re.compile(r"^(?:beat_schedule|CELERYBEAT_SCHEDULE|(?:[A-Z][A-Z0-9]*_)?BEAT_SCHEDULE)$")
-_MENTIONS = re.compile(r"beat_schedule|BEAT_SCHEDULE|add_periodic_task")
+_MENTIONS = ("beat_schedule", "BEAT_SCHEDULE", "add_periodic_task")  # substrings: a regex of alternatives is slower
 _SCHEDULE_KINDS = {
     "celery.schedules.crontab": "crontab",
     "celery.schedules.solar": "solar",
@@ -142,7 +142,7 @@ class BeatFacts:
 def extract(tree: ast.Module, ctx: ModuleContext) -> BeatFacts | None:
     uses_dcb = "django_celery_beat" in ctx.text
     class_names = tuple(_class_task_names(tree)) if "Task" in ctx.text else ()
-    entries = tuple(_Extractor(ctx).entries(tree)) if _MENTIONS.search(ctx.text) else ()
+    entries = tuple(_Extractor(ctx).entries(tree)) if any(word in ctx.text for word in _MENTIONS) else ()
     if not (entries or class_names or uses_dcb):
         return None
     return BeatFacts(entries=entries, class_task_names=class_names, uses_django_celery_beat=uses_dcb)

@@ -71,8 +71,14 @@ from celery_codemods.rules.base import Rule
 
 _IMPORT_SETTINGS = ("CELERY_IMPORTS", "CELERY_INCLUDE", "imports", "include", "task_imports")
 _ASSIGNS_IMPORT_SETTING = re.compile(r"\b(?:" + "|".join(_IMPORT_SETTINGS) + r")\s*[:+]?=")
-# The same assignments by their ends only: without a leading word boundary, three times as fast.
+# The same assignments by their ends only: without a leading word boundary, three times as fast;
+# and first the words alone, as substrings, faster still.
+_SETTING_ENDS = ("IMPORTS", "INCLUDE", "imports", "include")
 _MAY_ASSIGN_IMPORT_SETTING = re.compile(r"(?:IMPORTS|INCLUDE|imports|include)\s*[:+]?=")
+
+
+def _may_assign_import_setting(text: str) -> bool:
+    return any(end in text for end in _SETTING_ENDS) and _MAY_ASSIGN_IMPORT_SETTING.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,7 @@ class TaskOutsideTasksModule(Rule):
     @classmethod
     def extract_module(cls, tree: ast.Module, ctx: ModuleContext) -> ImportedModules | None:
         names: set[str] = set()
-        if _MAY_ASSIGN_IMPORT_SETTING.search(ctx.text) and _ASSIGNS_IMPORT_SETTING.search(ctx.text):
+        if _may_assign_import_setting(ctx.text) and _ASSIGNS_IMPORT_SETTING.search(ctx.text):
             names.update(_configured_imports(tree))
         if "def ready" in ctx.text:
             names.update(_imported_at_ready(tree, ctx))
