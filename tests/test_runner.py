@@ -319,3 +319,17 @@ def test_an_unreadable_cached_fact_makes_the_file_indexed_again(
     }
     write_pickle(cache_file, broken)
     assert _summary(tmp_path / "src", jobs=1, cache=True) == cold
+
+
+def test_a_caller_of_a_task_named_with_a_non_ascii_letter_is_indexed(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/__init__.py": "",
+            "shop/jobs.py": "from celery import shared_task\n\n\n@shared_task\ndef sync_ÿ(order_id):\n    return 1\n",
+            "shop/views.py": "from shop.jobs import sync_ÿ\n\n\ndef view(pk):\n    sync_ÿ.delay(pk)\n",
+            "shop/other.py": "def sync_ÿx():\n    return 1\n",
+        },
+    )
+    modules = analyze([tmp_path], Settings(jobs=1, cache=False)).project.modules
+    assert sorted(Path(path).name for path in modules) == ["jobs.py", "views.py"]

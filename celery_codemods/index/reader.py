@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import string
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -84,12 +85,25 @@ def may_define(raw: bytes, extra_names: tuple[str, ...] = ()) -> bool:
     return definitions_tier(raw, extra_names) is not None
 
 
+# Bytes that can be part of an identifier: ASCII letters, digits, ``_``, and every byte of a
+# non-ASCII character (a regex's ``\b`` counts those as boundaries, splitting ``sync_ÿ``).
+_IDENTIFIER_BYTES = frozenset((string.ascii_letters + string.digits + "_").encode()) | frozenset(range(128, 256))
+_WORDS_ONLY = bytes(byte if byte in _IDENTIFIER_BYTES else 0x20 for byte in range(256))
+
+
+def words(raw: bytes) -> list[bytes]:
+    """The file's identifier-like words, in order (every other byte separates them)."""
+    return raw.translate(_WORDS_ONLY).split()
+
+
 @lru_cache(maxsize=8)
-def names_filter(names: tuple[str, ...]) -> re.Pattern[bytes] | None:
-    """Any of ``names`` as a whole word; a trie, so each position tries one branch, not every name."""
-    if not names:
-        return None
-    return re.compile(_any_name(names))
+def _encoded(names: tuple[str, ...]) -> frozenset[bytes]:
+    return frozenset(name.encode() for name in names)
+
+
+def mentions(raw: bytes, names: tuple[str, ...]) -> bool:
+    """One of ``names`` is a whole word of the file: twice as fast as a regex, even a trie's."""
+    return not _encoded(names).isdisjoint(words(raw))
 
 
 # A module that neither defines a task nor star-imports one reaches it only through
@@ -104,7 +118,10 @@ _STAR_IMPORT = re.compile(rb"\bimport[\s\\]*\*")
 
 @lru_cache(maxsize=8)
 def references_filter(names: tuple[str, ...]) -> re.Pattern[bytes] | None:
-    """Any of ``names`` where it can refer to another module's object: imported, or an attribute."""
+    """Any of ``names`` where it can refer to another module's object: imported, or an attribute.
+
+    A trie of the names, so each position tries one branch, not every name.
+    """
     if not names:
         return None
     return re.compile(b"(?:" + b"|".join((_ATTRIBUTE, _PARENTHESIZED_IMPORT, _IMPORT_LINE)) + b")" + _any_name(names))
@@ -112,8 +129,7 @@ def references_filter(names: tuple[str, ...]) -> re.Pattern[bytes] | None:
 
 def refers_to(raw: bytes, names: tuple[str, ...]) -> bool:
     """The file can refer to one of ``names`` defined elsewhere (the second-pass prefilter)."""
-    anywhere = names_filter(names)
-    if anywhere is None or anywhere.search(raw) is None:
+    if not mentions(raw, names):
         return False
     if _STAR_IMPORT.search(raw):  # a star-imported name is read bare
         return True
@@ -128,7 +144,11 @@ def _any_name(names: tuple[str, ...]) -> bytes:
         for byte in name.encode():
             node = node.setdefault(byte, {})
         node[_END] = {}
-    return rb"\b(?:" + _trie_pattern(trie) + rb")\b"
+    return _NOT_AFTER_A_WORD + b"(?:" + _trie_pattern(trie) + b")" + _NOT_BEFORE_A_WORD
+
+
+_NOT_AFTER_A_WORD = rb"(?<![\w\x80-\xff])"
+_NOT_BEFORE_A_WORD = rb"(?![\w\x80-\xff])"
 
 
 _END = -1
