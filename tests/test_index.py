@@ -9,7 +9,7 @@ import pytest
 
 from celery_codemods.api import analyze
 from celery_codemods.index.build import iter_statements
-from celery_codemods.index.context import source_lines
+from celery_codemods.index.context import source_lines, spelled_as_read
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.index.reader import index_source
 from celery_codemods.settings import Settings
@@ -332,3 +332,16 @@ def test_iter_statements_yields_every_statement_once_as_the_recursive_walk_does(
     yielded = list(iter_statements(module.body))
     assert yielded == _statements_recursively(module.body)
     assert len(yielded) == sum(1 for node in ast.walk(module) if isinstance(node, ast.stmt))
+
+
+@pytest.mark.parametrize(
+    ("text", "as_read"),
+    [
+        ("app = Celery()\n", True),
+        ("note = '€ and é'\n", True),
+        ("\uff41pp = Celery()\n", False),  # full-width: Python reads `app`
+        ("x = 'e\u0301'\n", False),  # a decomposed accent: NFKC composes it
+    ],
+)
+def test_spelled_as_read_only_where_nfkc_changes_nothing(text: str, as_read: bool) -> None:
+    assert spelled_as_read(text) is as_read

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ast
 import re
+import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 
 from celery_codemods.index.facts import Span
 from celery_codemods.index.resolve import ImportResolver
@@ -14,6 +16,12 @@ LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 # Where str.splitlines breaks a line and Python's tokenizer does not.
 _NOT_PYTHON_LINE_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
+def spelled_as_read(text: str) -> bool:
+    """Every identifier is spelled in ``text`` as Python reads it (NFKC-normalised): ASCII, or
+    normalised already. Then a text search finds every use of a name, and can stand in for a walk."""
+    return text.isascii() or unicodedata.is_normalized("NFKC", text)
 
 
 def source_lines(text: str) -> list[str]:
@@ -72,6 +80,11 @@ class ModuleContext:
         middle = self.lines[start : end - 1]
         last = self.lines[end - 1].encode("utf-8")[:end_col].decode("utf-8", errors="replace")
         return "\n".join([first[start_col:].decode("utf-8", errors="replace"), *middle, last])
+
+    @cached_property
+    def spelled_as_read(self) -> bool:
+        """See ``spelled_as_read``: whether ``mentions`` and other text searches are exact enough."""
+        return spelled_as_read(self.text)
 
     def mentions(self, first_line: int, last_line: int, words: tuple[str, ...]) -> bool:
         """Whether those lines contain any of ``words`` (cheap, before a walk)."""

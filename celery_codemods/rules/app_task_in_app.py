@@ -105,7 +105,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from celery_codemods.findings import Edit, Finding, Fix, Safety
-from celery_codemods.index.context import ModuleContext
+from celery_codemods.index.context import ModuleContext, spelled_as_read
 from celery_codemods.index.project import LEGACY_TASK, SHARED_TASK, Project, Task
 from celery_codemods.index.resolve import callee
 from celery_codemods.rules._ast_walk import walk_all, walk_statements
@@ -335,10 +335,10 @@ def _decorator_only_imports(tree: ast.Module, text: str) -> Iterator[AppImport]:
 def _spelled_only_in_decorators_and_once_more(text: str, decorator_names: dict[str, list[int]]) -> bool:
     """Each name appears as a word in the text only in its ``@<name>.task`` decorators and once more.
 
-    Every use and binding of a name spells it, so then nothing else uses or binds it. Only in
-    an ASCII text: Python reads identifiers NFKC-normalised (full-width letters spell ``app`` too).
+    Every use and binding of a name spells it, so then nothing else uses or binds it. Only where
+    identifiers are spelled as read: Python reads them NFKC-normalised (full-width ``app`` too).
     """
-    return text.isascii() and all(
+    return spelled_as_read(text) and all(
         len(re.findall(rf"\b{re.escape(name)}\b", text)) == len(uses) + 1 for name, uses in decorator_names.items()
     )
 

@@ -159,7 +159,7 @@ class EnqueueInAtomic(Rule):
 
     @classmethod
     def extract_module(cls, tree: ast.Module, ctx: ModuleContext) -> AtomicFacts | None:
-        enqueues = tuple(_enqueues(tree, ctx)) if "atomic" in ctx.text or not ctx.text.isascii() else ()
+        enqueues = tuple(_enqueues(tree, ctx)) if _may_enqueue_in_atomic(ctx) else ()
         classes, apps = _django_task_facts(tree, ctx)
         if not (enqueues or classes or apps):
             return None
@@ -245,11 +245,18 @@ class EnqueueInAtomic(Rule):
 # --- index pass -----------------------------------------------------------------------------------
 
 
+def _may_enqueue_in_atomic(ctx: ModuleContext) -> bool:
+    """The text spells `atomic` and a send; where identifiers may be spelled otherwise, always."""
+    return not ctx.spelled_as_read or ("atomic" in ctx.text and any(send in ctx.text for send in _SEND_METHODS))
+
+
 def _enqueues(tree: ast.Module, ctx: ModuleContext) -> Iterator[Enqueue]:
     regions = _regions(tree, ctx)
     regions_of: dict[int, list[Region]] = {}
     calls: dict[int, ast.Call] = {}
     for region in regions:
+        if ctx.spelled_as_read and not _region_mentions(region, _SEND_METHODS, ctx):
+            continue
         for node in walk_body(region.body):
             if _is_send(node, ctx):
                 assert isinstance(node, ast.Call)
@@ -266,10 +273,10 @@ def _regions(tree: ast.Module, ctx: ModuleContext) -> list[Region]:
     """Every atomic region, with the function it is in (only statements can open one)."""
     regions: list[Region] = []
     # Only top-level statements that spell `atomic` (or a name imported for it) can open one;
-    # Python reads identifiers NFKC-normalised, so in a non-ASCII text every statement may.
+    # Python reads identifiers NFKC-normalised, so where the text is not, every statement may.
     words = ("atomic", *(local for local, qualname in ctx.resolver.names.items() if qualname == ATOMIC))
     stack: list[tuple[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef | None]] = [
-        (statement, None) for statement in tree.body if not ctx.text.isascii() or _mentions(statement, words, ctx)
+        (statement, None) for statement in tree.body if not ctx.spelled_as_read or _mentions(statement, words, ctx)
     ]
     while stack:
         current, owner = stack.pop()
@@ -288,6 +295,11 @@ def _mentions(statement: ast.stmt, words: tuple[str, ...], ctx: ModuleContext) -
     decorators: list[ast.expr] = getattr(statement, "decorator_list", [])
     first = min([statement.lineno, *(decorator.lineno for decorator in decorators)])
     return ctx.mentions(first, statement.end_lineno or statement.lineno, words)
+
+
+def _region_mentions(region: Region, words: tuple[str, ...], ctx: ModuleContext) -> bool:
+    last = region.body[-1]
+    return ctx.mentions(region.body[0].lineno, last.end_lineno or last.lineno, words)
 
 
 def _parents(owners: Iterable[ast.AST]) -> dict[int, ast.AST]:

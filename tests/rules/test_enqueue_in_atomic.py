@@ -351,6 +351,32 @@ def test_atomic_spelled_in_full_width_letters_still_opens_a_region(tmp_path: Pat
     assert [line for line, _, _ in findings] == [8]
 
 
+def test_delay_spelled_in_full_width_letters_is_still_a_send(tmp_path: Path) -> None:
+    findings = check_services(
+        tmp_path,
+        "from django.db import transaction\n\nfrom shop.tasks import send_receipt\n\n\n"
+        "def place(order):\n    with transaction.atomic():\n        send_receipt.\uff44elay(order.pk)\n",
+    )
+    assert [line for line, _, _ in findings] == [8]
+
+
+@pytest.mark.parametrize(
+    ("body", "lines"),
+    [
+        # Non-ASCII but spelled as read: the text searches still decide, and find the send.
+        ("    with transaction.atomic():\n        send_receipt.delay(order.pk, note='€')\n", [8]),
+        (
+            "    note = '€'\n    with transaction.atomic():\n        order.save()\n    send_receipt.delay(order.pk)\n",
+            [],
+        ),
+        ("    with transaction.atomic():\n        order.save()  # délai\n", []),
+    ],
+)
+def test_sends_in_non_ascii_text_spelled_as_read(tmp_path: Path, body: str, lines: list[int]) -> None:
+    source = "from django.db import transaction\n\nfrom shop.tasks import send_receipt\n\n\ndef place(order):\n" + body
+    assert [line for line, _, _ in check_services(tmp_path, source)] == lines
+
+
 def test_send_inside_try_in_atomic_is_an_unsafe_fix(tmp_path: Path) -> None:
     source = """\
         from django.db import transaction
