@@ -317,7 +317,10 @@ def _rewrite_file(
         return _FileRewrite(failure=f"{problem}; not written")
     rewritten = decode_source(source.path, source.encode(outcome.new_text))
     parsed = outcome.tree if rewritten.text == outcome.new_text else None
-    again = index_source(path, rewritten, settings.task_decorators, eager=True, tree=parsed)
+    # As a fresh run would index it: eagerly only where the run did (a project wrapper made a task
+    # of a function its decorators do not name so); else the rules' facts of views would be wasted.
+    eager = not any(function.deferred for function in facts.functions)
+    again = index_source(path, rewritten, settings.task_decorators, eager=eager, tree=parsed)
     return _FileRewrite(source, outcome.new_text, again)
 
 

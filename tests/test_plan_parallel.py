@@ -75,3 +75,38 @@ def test_a_rewrite_a_second_run_would_change_is_withheld(
     assert not plan.changes and not plan.applied
     assert plan.withheld
     assert all("a second run would change it again" in reason for _, reason in plan.withheld)
+
+
+WRAPPED = {
+    "proj/__init__.py": "",
+    "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n",
+    "proj/wrappers.py": "from proj.celery import app\n\n\ndef job(**options):\n    return app.task(**options)\n",
+    "proj/reports.py": (
+        "from proj.wrappers import job\n\n\n@job()\ndef build_report(report_id):\n"
+        "    try:\n        render(report_id)\n    except Exception:\n        pass\n"
+    ),
+}
+SECOND_SILENT_EXCEPT = "    try:\n        render(report_id)\n    except Exception:\n        pass\n"
+
+
+def _rewrite_that_adds_a_silent_except_to_the_task(
+    text: str, facts: ModuleFacts, edits: list[Edit], rules: dict[str, Rule], settings: Settings
+) -> rewrite.RewriteOutcome:
+    return rewrite.RewriteOutcome(new_text=text + SECOND_SILENT_EXCEPT)
+
+
+def test_the_second_run_check_sees_a_task_that_only_a_project_wrapper_makes_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`@job()` does not look like a task decorator: the rewritten module is indexed again as the run did, eagerly."""
+    for name, text in WRAPPED.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    monkeypatch.setattr(rewrite, "rewrite_source", _rewrite_that_adds_a_silent_except_to_the_task)
+    plan = _plan(tmp_path, jobs=1)
+    assert not plan.changes
+    assert plan.withheld
+    assert all(
+        reason.endswith("a second run would change it again (a bug in celery-codemod; please report it); not written")
+        for _, reason in plan.withheld
+    )
