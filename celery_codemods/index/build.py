@@ -14,6 +14,7 @@ from celery_codemods.index.calls import OPTIONAL
 from celery_codemods.index.context import ModuleContext, source_lines
 from celery_codemods.index.facts import Decorator, FunctionFacts, ModuleFacts, Option, Param, Wrapper
 from celery_codemods.index.resolve import ImportResolver, callee
+from celery_codemods.rules._ast_walk import walk_once
 from celery_codemods.rules.base import Rule
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -347,7 +348,7 @@ def _wrappers(tree: ast.Module, ctx: ModuleContext) -> Iterator[Wrapper]:
             {
                 qualname
                 for statement in node.body  # not the decorators: a task is no wrapper
-                for sub in ast.walk(statement)
+                for sub in walk_once(statement)
                 if isinstance(sub, ast.Name | ast.Attribute)
                 and (qualname := ctx.qualname(sub)) is not None
                 and _may_apply_a_task_decorator(qualname, ctx.task_decorators)

@@ -66,7 +66,7 @@ from dataclasses import dataclass
 from celery_codemods.findings import Finding
 from celery_codemods.index.context import ModuleContext
 from celery_codemods.index.project import Project, Task
-from celery_codemods.rules._ast_walk import walk_statements
+from celery_codemods.rules._ast_walk import walk_once, walk_statements
 from celery_codemods.rules.base import Rule
 
 _IMPORT_SETTINGS = ("CELERY_IMPORTS", "CELERY_INCLUDE", "imports", "include", "task_imports")
@@ -136,7 +136,7 @@ def _outside_tasks_module(task: Task) -> bool:
 
 
 def _configured_imports(tree: ast.Module) -> Iterator[str]:
-    for node in ast.walk(tree):
+    for node in walk_once(tree):
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if node.value is not None and any(_setting_name(target) in _IMPORT_SETTINGS for target in targets):

@@ -74,7 +74,7 @@ from celery_codemods.findings import Edit, Finding, Fix, Safety
 from celery_codemods.index.context import ModuleContext
 from celery_codemods.index.project import SHARED_TASK, Project, Task
 from celery_codemods.rewrite import EditContext
-from celery_codemods.rules._ast_walk import walk_function
+from celery_codemods.rules._ast_walk import walk_function, walk_once
 from celery_codemods.rules._decorator_edit import KeywordEdit, apply_keyword_edit, decorator_edit
 from celery_codemods.rules.base import Rule
 
@@ -318,7 +318,7 @@ def _forwarding_wrappers(tree: ast.Module) -> Iterator[str]:
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node.args.kwarg is None:
             continue
         kwargs = node.args.kwarg.arg
-        for call in ast.walk(node):
+        for call in walk_once(node):
             if (
                 isinstance(call, ast.Call)
                 and _looks_like_task_decorator(call.func)

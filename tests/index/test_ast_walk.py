@@ -13,6 +13,7 @@ from celery_codemods.rules._ast_walk import (
     children_reversed,
     forget_walks,
     remember,
+    walk_once,
     walk_statements,
 )
 
@@ -102,3 +103,17 @@ def test_remember_computes_once_per_node_and_context_until_forgotten() -> None:
     forget_walks()
     assert remember("test", tree, "ctx", compute) == (4, "ctx")
     forget_walks()
+
+
+def test_walk_once_yields_every_node_ast_walk_does_but_the_context_markers() -> None:
+    tree = ast.parse(
+        "import os\n@app.task(bind=True, **options)\ndef f(self, *a, k=1, **kw):\n"
+        "    with open(x) as y, z:\n        match q:\n            case [1, *rest] if rest:\n"
+        "                return [i async for i in y if i] + {**kw}\n"
+        "    try:\n        del a[0]\n    except* E as e:\n        raise\n"
+    )
+    for module in (tree, ast.parse(_EVERY_FORM)):
+        expected = [node for node in ast.walk(module) if not isinstance(node, ast.expr_context)]
+        found = list(walk_once(module))
+        assert len(found) == len(expected)
+        assert {id(node) for node in found} == {id(node) for node in expected}
