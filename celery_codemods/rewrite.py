@@ -323,8 +323,9 @@ def _rewrite_statements(
         module = region.module or _parse_region(text, region, style)
         if module is None:
             return None
-        statement_lines = _region_lines(module, region)
-        positions, edited = _positions_of_edited_statements(module, edit_lines, statement_lines)
+        statement_lines = list(_region_lines(module, region))
+        own = {} if region.prefix else _edited_only_themselves(statement_lines, by_key, tree)
+        positions, edited = _positions_of_edited_statements(module, edit_lines, statement_lines, own)
         if region.prefix:  # the made-up class header is no node of the file
             positions = {node: at for node, at in positions.items() if at.start.line >= region.spans[0].first}
         top_level = {id(statement) for statement in module.body}
@@ -524,14 +525,18 @@ def _lines_from_spans(module: cst.Module, spans: Sequence[StatementSpan]) -> Sta
 
 
 def _positions_of_edited_statements(
-    module: cst.Module, edit_lines: Sequence[int], statement_lines: StatementLines
+    module: cst.Module,
+    edit_lines: Sequence[int],
+    statement_lines: StatementLines,
+    own: Mapping[int, tuple[int, int]] | None = None,
 ) -> tuple[dict[cst.CSTNode, CodeRange], set[int]]:
     """Positions of the nodes in top-level statements that hold an edit, and those statements' ids.
 
     PositionProvider on a whole large file cost more than everything else in
     a rewrite; each top-level statement's lines are known (from its code, or
     from the file's ast), so only statements with edits are resolved, alone,
-    and shifted.
+    and shifted. A statement whose only edit is on itself (``own``: its id to
+    its line and column) needs no more than its own position.
     """
     from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
@@ -539,7 +544,11 @@ def _positions_of_edited_statements(
     edited: set[int] = set()
     for statement, first, last in statement_lines:
         index = bisect.bisect_left(edit_lines, first)
-        if index < len(edit_lines) and edit_lines[index] <= last:
+        if own and id(statement) in own:
+            line, column = own[id(statement)]
+            positions[statement] = CodeRange(CodePosition(line, column), CodePosition(last, 0))
+            edited.add(id(statement))
+        elif index < len(edit_lines) and edit_lines[index] <= last:
             alone = module.with_changes(body=[statement], header=[], footer=[])
             shift = first - 1
             for node, where in MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider).items():
@@ -549,6 +558,23 @@ def _positions_of_edited_statements(
                 )
             edited.add(id(statement))
     return positions, edited
+
+
+def _edited_only_themselves(
+    statement_lines: StatementLines, by_key: Mapping[tuple[str, int, int], list[Edit]], tree: ast.Module
+) -> dict[int, tuple[int, int]]:
+    """Top-level ``def`` and ``class`` statements whose one edit is on the statement itself (a task's
+    decorator or signature, say): their id to their position, which the file's ast gives."""
+    keys = sorted(key for key in by_key if key[0] != "Module")
+    own: dict[int, tuple[int, int]] = {}
+    for statement, first, last in statement_lines:
+        inside = [key for key in keys if first <= key[1] <= last]
+        if len(inside) != 1 or inside[0][0] != type(statement).__name__:
+            continue
+        node = next((n for n in tree.body if first <= n.lineno <= last), None)
+        if isinstance(node, ast.FunctionDef | ast.ClassDef) and inside[0][1:] == (node.lineno, node.col_offset):
+            own[id(statement)] = (node.lineno, node.col_offset)
+    return own
 
 
 def _keep_final_newline(old: str, new: str) -> str:

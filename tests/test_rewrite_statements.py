@@ -461,3 +461,35 @@ def test_a_rewrite_is_indexed_again_from_the_ast_it_was_checked_with(tmp_path: P
     assert result.new_text is not None and result.again is not None
     from_text = index_source(path, decode_source(Path(path), result.new_text.encode()))
     assert pickle.dumps(result.again) == pickle.dumps(from_text)
+
+
+@pytest.mark.parametrize(("select", "resolved"), [("CEL002", []), (("CEL001", "CEL002"), ["first"])])
+def test_a_def_edited_only_on_itself_needs_no_position_resolution(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, select: str | tuple[str, ...], resolved: list[str]
+) -> None:
+    """CEL002 edits the task itself: its position comes from the ast. CEL001 edits inside `first`."""
+    from libcst.metadata import MetadataWrapper
+
+    seen: list[str] = []
+    statement_level = [False]
+    real_resolve = MetadataWrapper.resolve
+    real_statements = rewrite._rewrite_statements
+
+    def resolve(self: MetadataWrapper, provider: type) -> object:
+        if statement_level[0]:
+            seen.extend(s.name.value for s in self.module.body if isinstance(s, cst.FunctionDef))
+        return real_resolve(self, provider)
+
+    def statements(*args: object) -> object:
+        statement_level[0] = True
+        try:
+            return real_statements(*args)  # type: ignore[arg-type]
+        finally:
+            statement_level[0] = False
+
+    monkeypatch.setattr(MetadataWrapper, "resolve", resolve)
+    monkeypatch.setattr(rewrite, "_rewrite_statements", statements)
+    partial, whole = _both_rewrites(tmp_path, {"tasks.py": TASKS}, select, "tasks.py")
+    assert partial is not None
+    assert partial == whole
+    assert seen == resolved
