@@ -536,7 +536,8 @@ def _positions_of_edited_statements(
     a rewrite; each top-level statement's lines are known (from its code, or
     from the file's ast), so only statements with edits are resolved, alone,
     and shifted. A statement whose only edit is on itself (``own``: its id to
-    its line and column) needs no more than its own position.
+    its line and column) needs no more than its own position, and is not
+    walked into (the returned ids are the statements to walk into).
     """
     from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
@@ -544,10 +545,9 @@ def _positions_of_edited_statements(
     edited: set[int] = set()
     for statement, first, last in statement_lines:
         index = bisect.bisect_left(edit_lines, first)
-        if own and id(statement) in own:
+        if own and id(statement) in own:  # not walked into (not in ``edited``): nothing inside is edited
             line, column = own[id(statement)]
             positions[statement] = CodeRange(CodePosition(line, column), CodePosition(last, 0))
-            edited.add(id(statement))
         elif index < len(edit_lines) and edit_lines[index] <= last:
             alone = module.with_changes(body=[statement], header=[], footer=[])
             shift = first - 1
