@@ -565,7 +565,7 @@ def _edited_only_themselves(
 ) -> dict[int, tuple[int, int]]:
     """Top-level ``def`` and ``class`` statements whose one edit is on the statement itself (a task's
     decorator or signature, say): their id to their position, which the file's ast gives."""
-    keys = sorted(key for key in by_key if key[0] != "Module")
+    keys = [key for key in by_key if key[0] != "Module"]
     own: dict[int, tuple[int, int]] = {}
     for statement, first, last in statement_lines:
         inside = [key for key in keys if first <= key[1] <= last]

@@ -124,7 +124,8 @@ _BLOCKS: dict[type[ast.stmt], tuple[str, ...]] = {
 
 
 def iter_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Every statement, nested ones included, in source order, without walking expressions."""
+    """Every statement, nested ones included, without walking expressions: each statement before
+    its blocks, the blocks in field order (a ``try``'s handlers after its ``else`` and ``finally``)."""
     pending = [iter(body)]  # a stack, not nested generators: every statement passes one frame
     while pending:
         statement = next(pending[-1], None)
@@ -277,18 +278,10 @@ def _rules_now(
     rules: Sequence[type[Rule]], eager: bool, decorators: list[str], ctx: ModuleContext
 ) -> Sequence[type[Rule]] | None:
     """The rules whose facts a candidate gets now; None defers them (``FunctionFacts.deferred``)."""
-    return rules if eager or any(_looks_like_a_task_decorator(qualname, ctx) for qualname in decorators) else None
-
-
-def _looks_like_a_task_decorator(qualname: str, ctx: ModuleContext) -> bool:
-    """Celery's own, an app's ``task``, a configured one, or a wrapper named like one (``instrumented_task``).
-
-    Only a project wrapper named otherwise (``@job()``) can make a task of what fails this.
-    """
-    last = qualname.rpartition(".")[2]
-    if "task" in last.lower() or qualname.partition(".")[0] == "celery":
-        return True
-    return any(qualname == configured or last == configured.rpartition(".")[2] for configured in ctx.task_decorators)
+    # Celery's own, an app's ``task``, a configured one, or a wrapper named like one (``instrumented_task``):
+    # only a project wrapper named otherwise (``@job()``) can make a task of a candidate that fails this.
+    looks_like_a_task = any(_may_apply_a_task_decorator(qualname, ctx.task_decorators) for qualname in decorators)
+    return rules if eager or looks_like_a_task else None
 
 
 def _functions(body: list[ast.stmt], prefix: str) -> Iterator[tuple[str, FunctionNode]]:
@@ -364,7 +357,8 @@ def _may_wrap(node: FunctionNode, ctx: ModuleContext) -> bool:
 
 
 def _may_apply_a_task_decorator(qualname: str, configured: tuple[str, ...]) -> bool:
-    """Names a wrapper body may apply: ``shared_task``, ``app.task``, other ``*_task`` wrappers."""
+    """Names a wrapper body may apply (``shared_task``, ``app.task``, other ``*_task`` wrappers, configured
+    ones): every task decorator the project can know of but a wrapper named otherwise."""
     last = qualname.rpartition(".")[2]
     return "task" in last.lower() or qualname in configured or last in configured
 

@@ -223,7 +223,7 @@ def _index_if_named(path: str, task_decorators: tuple[str, ...], names: tuple[st
         source = read_source(Path(path))
     except SourceError as exc:
         return FileError(path, str(exc))
-    if not refers_to(source.raw, names) or looks_generated(source.raw):
+    if (not raw and not refers_to(source.raw, names)) or looks_generated(source.raw):  # raw: tested above
         return Skipped(path, source.digest)
     return index_source(path, source, task_decorators)
 

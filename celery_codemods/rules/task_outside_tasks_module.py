@@ -74,7 +74,7 @@ _ASSIGNS_IMPORT_SETTING = re.compile(r"\b(?:" + "|".join(_IMPORT_SETTINGS) + r")
 # The same assignments by their ends only: without a leading word boundary, three times as fast;
 # and first the words alone, as substrings, faster still.
 _SETTING_ENDS = ("IMPORTS", "INCLUDE", "imports", "include")
-_MAY_ASSIGN_IMPORT_SETTING = re.compile(r"(?:IMPORTS|INCLUDE|imports|include)\s*[:+]?=")
+_MAY_ASSIGN_IMPORT_SETTING = re.compile(r"(?:" + "|".join(_SETTING_ENDS) + r")\s*[:+]?=")
 
 
 def _may_assign_import_setting(text: str) -> bool:
