@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from celery_codemods.index.context import ModuleContext
-from celery_codemods.rules._ast_walk import children_in_reverse
+from celery_codemods.rules._ast_walk import child_fields
 
 CallForm = Literal[
     "call",
@@ -375,6 +375,17 @@ class _Scope:
 
 
 _BINDERS = frozenset({ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith})
+_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+_OPERATOR_FIELDS = frozenset({"op", "ops"})
+_REVERSED_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+"""The collector's child fields of each node class, last first, operators left out (nothing to find in ``+``)."""
+
+
+def _reversed_fields(kind: type[ast.AST]) -> tuple[str, ...]:
+    fields = _REVERSED_FIELDS[kind] = tuple(
+        name for name in reversed(child_fields(kind)) if name not in _OPERATOR_FIELDS
+    )
+    return fields
 
 
 def _bind(scope: _Scope, node: ast.AST) -> None:
@@ -446,38 +457,43 @@ class _Collector:
         loads: list[ast.Name | ast.Attribute] = []
         binds = class_name is None  # a class body's names are no variables of its methods
         known = self.known_names
+        inner = self.inner
         stack: list[ast.AST] = list(reversed(body))
-        while stack:  # the walk is inlined: it is most of the collector's time
-            node = stack.pop()
+        pop, push, extend = stack.pop, stack.append, stack.extend
+        while stack:  # the walk is inlined and pushes children itself: it is most of the collector's time
+            node = pop()
             if type(node) is ast.Name:
                 # Only an imported or module-level name can be a reference worth recording.
-                if type(node.ctx) is ast.Load and node.id in known and id(node) not in self.inner:
+                if node.id in known and type(node.ctx) is ast.Load and id(node) not in inner:
                     loads.append(node)
                 continue
             if type(node) is ast.Constant:
                 continue
             if type(node) is ast.Attribute:
-                self.inner.add(id(node.value))
-                if type(node.ctx) is ast.Load and id(node) not in self.inner:  # parents come first
+                inner.add(id(node.value))
+                if type(node.ctx) is ast.Load and id(node) not in inner:  # parents come first
                     loads.append(node)
-            elif type(node) is ast.Call:
-                self.inner.add(id(node.func))
-                callee = self._callee_qualname(node)
-                self._mark_fed_call(node, callee)
-                calls.append((node, callee))
-                if binds:
-                    _note_delete(scope, node)
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                nested.append(node)
+                push(node.value)
+                continue
+            if type(node) is ast.Call:
+                calls.append(self._met_call(node, scope, binds))
+            elif type(node) in _SCOPES:
+                nested.append(node)  # type: ignore[arg-type]  # one of _SCOPES
                 continue  # a scope of its own
             elif type(node) is ast.Dict:
                 dicts.append(node)
             elif type(node) is ast.BinOp:
-                if isinstance(node.op, ast.BitOr):
+                if type(node.op) is ast.BitOr:
                     self._feed(node.right)
             elif binds and type(node) in _BINDERS:
                 _bind(scope, node)
-            stack.extend(children_in_reverse(node))
+            fields = _REVERSED_FIELDS.get(type(node))
+            for field_name in fields if fields is not None else _reversed_fields(type(node)):
+                value = getattr(node, field_name, None)
+                if type(value) is list:
+                    extend(item for item in reversed(value) if item is not None)  # ``**d`` has no key
+                elif value is not None:
+                    push(value)
         for call, callee in calls:
             self._call(call, scope, callee)
         for entry in dicts:
@@ -490,6 +506,15 @@ class _Collector:
                 self._visit_body(definition.body, class_scope, class_name=definition.name)
             else:
                 self._visit_function(definition, scope, class_name)
+
+    def _met_call(self, node: ast.Call, scope: _Scope, binds: bool) -> tuple[ast.Call, str | None]:
+        """What the walk notes of a call as it meets it: its callee, and what it feeds or deletes."""
+        self.inner.add(id(node.func))
+        callee = self._callee_qualname(node)
+        self._mark_fed_call(node, callee)
+        if binds:
+            _note_delete(scope, node)
+        return node, callee
 
     def _visit_function(
         self, node: ast.FunctionDef | ast.AsyncFunctionDef, parent: _Scope, class_name: str | None
@@ -580,15 +605,13 @@ class _Collector:
             self._method_call(node, func, scope)
         elif isinstance(func, ast.Attribute) and func.attr == "retry":
             self._retry(node, func, scope)
-        elif qualname is not None and self._worth_recording(func):
+        elif qualname is not None and self._recordable(func, qualname) is not None:
             self.consumed.add(id(func))
             self.sites.append(self._site(node, qualname, "call", "direct", scope))
 
     def _method_call(self, node: ast.Call, func: ast.Attribute, scope: _Scope) -> None:
         receiver = func.value
-        if not isinstance(receiver, ast.Name | ast.Attribute) or not self._worth_recording(receiver):
-            return
-        target = self.ctx.qualname(receiver)
+        target = self._recordable(receiver)
         if target is None:
             return
         self.consumed.add(id(receiver))
@@ -604,9 +627,7 @@ class _Collector:
             receiver = first
         else:
             return
-        if not isinstance(receiver, ast.Name | ast.Attribute) or not self._worth_recording(receiver):
-            return
-        target = self.ctx.qualname(receiver)
+        target = self._recordable(receiver)
         if target is not None:
             self.consumed.add(id(receiver))
             self.sites.append(self._site(node, target, "partial", "partial", scope))
@@ -643,17 +664,17 @@ class _Collector:
         target = f"{self.ctx.module}.{function.name}"
         self.sites.append(self._site(node, target, "retry", "args_kwargs", scope, retry=True))
 
-    def _worth_recording(self, node: ast.expr) -> bool:
-        """A name from an import or the module itself, not a well-known library."""
+    def _recordable(self, node: ast.expr, qualname: str | None = None) -> str | None:
+        """The qualified name of a name (or dotted name) from an import or the module itself, not of a
+        well-known library: None for others. ``qualname`` is the node's, when the caller has it."""
         head = node
-        while isinstance(head, ast.Attribute):
+        while type(head) is ast.Attribute:
             head = head.value
-        if not isinstance(head, ast.Name):
-            return False
-        if head.id not in self.ctx.resolver.names and head.id not in self.ctx.module_names:
-            return False
-        qualname = self.ctx.qualname(node)
-        return qualname is not None and not qualname.startswith(_SKIPPED_PREFIXES)
+        if type(head) is not ast.Name or head.id not in self.known_names:
+            return None
+        if qualname is None:
+            qualname = self.ctx.qualname(node)
+        return qualname if qualname is not None and not qualname.startswith(_SKIPPED_PREFIXES) else None
 
     def _site(
         self,
@@ -730,9 +751,7 @@ class _Collector:
     def _reference(self, node: ast.Name | ast.Attribute) -> None:
         if id(node) in self.consumed or id(node) in self.inner:
             return
-        if not self._worth_recording(node):
-            return
-        qualname = self.ctx.qualname(node)
+        qualname = self._recordable(node)
         if qualname is not None:
             span = self.ctx.span(node)
             self.references.append(Reference(qualname, span.line, span.col, self.ctx.segment(node)))

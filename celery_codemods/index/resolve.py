@@ -58,6 +58,12 @@ class ImportResolver:
 
     def qualname(self, node: ast.expr, local_names: frozenset[str] = frozenset()) -> str | None:
         """``a.b.c`` resolved through imports; module-level names get the module prefix."""
+        if type(node) is ast.Name:  # most often: no parts to join
+            head = node.id
+            imported = self.names.get(head)
+            if imported is not None:
+                return imported
+            return f"{self.module}.{head}" if head in local_names and self.module else head
         parts: list[str] = []
         while isinstance(node, ast.Attribute):
             parts.append(node.attr)

@@ -47,7 +47,7 @@ _CHILDREN: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
 """Per module being indexed (ids are stable while its tree lives); cleared by ``forget_walks``."""
 
 
-def _fields(kind: type[ast.AST]) -> tuple[str, ...]:
+def child_fields(kind: type[ast.AST]) -> tuple[str, ...]:
     """The fields of ``kind`` that can hold nodes: looking only at those is most of the speed."""
     fields = _CHILD_FIELDS.get(kind)
     if fields is None:
@@ -65,7 +65,7 @@ def children_in_reverse(node: ast.AST) -> list[ast.AST]:
     """A node's children, last first (ready for a stack), ``ctx`` markers left out; not remembered."""
     children: list[ast.AST] = []
     fields = _CHILD_FIELDS.get(type(node))
-    for name in fields if fields is not None else _fields(type(node)):
+    for name in fields if fields is not None else child_fields(type(node)):
         value = getattr(node, name, None)
         if value is None:
             continue

@@ -159,6 +159,26 @@ def test_dynamic_arguments_and_references() -> None:
     ]
 
 
+def test_calls_and_references_found_wherever_an_expression_can_hold_them() -> None:
+    found = calls(
+        HEADER
+        + """
+    def run(order, extra, n):
+        options = {**extra, "a": send.delay(order)}
+        total = n + send.delay(order) * 2
+        if n < send.delay(order) <= n:
+            pass
+        label = f"{send.delay(order)!r}"
+        picked = [send, alias][n]
+        send = n
+    """
+    )
+    sent = [s.line for s in found.sites if s.form == "delay" and s.target == "shop.tasks.send"]
+    assert sent == [12, 13, 14, 16]
+    referenced = [(r.line, r.source) for r in found.references if r.target == "shop.tasks.send"]
+    assert referenced == [(17, "send"), (17, "alias")]  # the assignment to ``send`` is no reference
+
+
 def test_send_task_and_beat_entries_by_name() -> None:
     found = calls(
         """\
