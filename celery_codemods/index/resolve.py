@@ -59,26 +59,21 @@ class ImportResolver:
     def qualname(self, node: ast.expr, local_names: frozenset[str] = frozenset()) -> str | None:
         """``a.b.c`` resolved through imports; module-level names get the module prefix."""
         if type(node) is ast.Name:  # most often: no parts to join
-            head = node.id
-            imported = self.names.get(head)
-            if imported is not None:
-                return imported
-            return f"{self.module}.{head}" if head in local_names and self.module else head
+            return self._resolved(node.id, local_names)
         parts: list[str] = []
         while isinstance(node, ast.Attribute):
             parts.append(node.attr)
             node = node.value
-        if isinstance(node, ast.Call):
-            return None
-        if not isinstance(node, ast.Name):
+        if not isinstance(node, ast.Name):  # a call, a subscript, a literal...
             return None
         parts.reverse()
-        head = node.id
-        if head in self.names:
-            return ".".join([self.names[head], *parts])
-        if head in local_names:
-            return ".".join([self.module, head, *parts]) if self.module else ".".join([head, *parts])
-        return ".".join([head, *parts])
+        return ".".join([self._resolved(node.id, local_names), *parts])
+
+    def _resolved(self, head: str, local_names: frozenset[str]) -> str:
+        imported = self.names.get(head)
+        if imported is not None:
+            return imported
+        return f"{self.module}.{head}" if head in local_names and self.module else head
 
 
 def callee(node: ast.expr) -> ast.expr:
