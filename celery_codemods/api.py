@@ -13,8 +13,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from celery_codemods._gc import collect_less
 from celery_codemods.cache import IndexCache
@@ -43,8 +44,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Analysis:
+class Analysis(Struct, frozen=True):
     settings: Settings
     project: Project
     rules: dict[str, Rule]
@@ -56,16 +56,14 @@ class Analysis:
     """Files read through a symlink to outside the paths given: never written."""
 
 
-@dataclass(frozen=True)
-class FileChange:
+class FileChange(Struct, frozen=True):
     path: str
     source: SourceFile
     new_text: str
     fixes: tuple[Finding, ...]
 
 
-@dataclass(frozen=True)
-class FixPlan:
+class FixPlan(Struct, frozen=True):
     changes: tuple[FileChange, ...]
     applied: tuple[Finding, ...]
     withheld: tuple[tuple[Finding, str], ...]
@@ -214,8 +212,7 @@ _MIN_FILES_FOR_POOL = 4
 """Fewer files than this are rewritten in this process: starting workers would cost more."""
 
 
-@dataclass(frozen=True)
-class _FileRewrite:
+class _FileRewrite(Struct, frozen=True):
     """One file's rewrite: its new text and that text's index (for the second-run check), or why not."""
 
     source: SourceFile | None = None
@@ -224,8 +221,7 @@ class _FileRewrite:
     failure: str | None = None
 
 
-@dataclass
-class _RewritePool:
+class _RewritePool(Struct):
     """Worker processes for rewrites, started on first use when there are enough files."""
 
     rules: dict[str, Rule]

@@ -15,10 +15,12 @@ import hashlib
 import os
 import pickle
 import sys
-from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from celery_codemods import __version__
 
@@ -28,8 +30,7 @@ if TYPE_CHECKING:  # a warm `check` answered from the result cache never loads t
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(Struct, frozen=True):
     size: int
     mtime_ns: int
     digest: str

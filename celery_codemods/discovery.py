@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pathspec
+from msgspec import Struct
 
 DEFAULT_EXCLUDES = (
     ".git/",
@@ -40,8 +40,7 @@ DEFAULT_EXCLUDES = (
 _DEFAULT_EXCLUDED_DIRS = frozenset(pattern.rstrip("/") for pattern in DEFAULT_EXCLUDES)
 
 
-@dataclass(frozen=True)
-class Discovery:
+class Discovery(Struct, frozen=True):
     files: tuple[Path, ...]
     missing: tuple[Path, ...]
     unreadable: tuple[tuple[Path, str], ...] = ()
@@ -123,8 +122,7 @@ def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-@dataclass(frozen=True)
-class _Ignore:
+class _Ignore(Struct, frozen=True):
     """A .gitignore, and how to turn a path relative to the walked root into one relative to its directory."""
 
     spec: pathspec.GitIgnoreSpec

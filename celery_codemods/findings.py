@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
+
+from msgspec import Struct
 
 if TYPE_CHECKING:
     from celery_codemods.settings import Settings
@@ -30,8 +31,7 @@ class Safety(StrEnum):
     UNSAFE = "unsafe"
 
 
-@dataclass(frozen=True)
-class Edit:
+class Edit(Struct, frozen=True):
     """One node to change: found by kind and start position in the original file.
 
     ``payload`` is the rule's own description of the change; the rule that
@@ -46,8 +46,7 @@ class Edit:
     payload: Any = None
 
 
-@dataclass(frozen=True)
-class Fix:
+class Fix(Struct, frozen=True):
     """A change set: applied whole or not at all, possibly across files."""
 
     description: str
@@ -59,8 +58,7 @@ class Fix:
         return tuple(dict.fromkeys(edit.path for edit in self.edits))
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(Struct, frozen=True):
     path: str
     line: int
     col: int
@@ -80,8 +78,7 @@ class Finding:
         return (self.path, self.line, self.col, self.code)
 
 
-@dataclass(frozen=True)
-class FileError:
+class FileError(Struct, frozen=True):
     """A file that could not be read, analysed or written, and why."""
 
     path: str

@@ -15,10 +15,10 @@ without an alias) returns None, and the caller runs the visitor.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 import libcst as cst
+from msgspec import Struct, field
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -34,8 +34,7 @@ class ImportRequest(NamedTuple):
     alias: str | None = None
 
 
-@dataclass
-class _Wanted:
+class _Wanted(Struct):
     modules: set[str] = field(default_factory=set)
     """``import module``"""
     names: dict[str, set[str]] = field(default_factory=dict)

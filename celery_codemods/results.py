@@ -17,14 +17,14 @@ which only planning needs (formats that print fixes do not use this cache).
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, structs
 
 from celery_codemods import __version__
 from celery_codemods.cache import code_signature, read_pickle, user_cache_dir, write_pickle
@@ -42,8 +42,7 @@ Signature = tuple[int, int, int, int] | None
 """size, mtime, ctime and inode of a file; None when it does not exist."""
 
 
-@dataclass(frozen=True)
-class CheckResult:
+class CheckResult(Struct, frozen=True):
     settings: Settings
     findings: tuple[Finding, ...]
     errors: tuple[FileError, ...]
@@ -64,8 +63,7 @@ class CheckResult:
         )
 
 
-@dataclass(frozen=True)
-class _Stored:
+class _Stored(Struct, frozen=True):
     files: str
     """Digest of the discovered files, each with its signature."""
     inputs: tuple[tuple[str, Signature], ...]
@@ -110,7 +108,7 @@ class _ResultCache:
     def for_run(cls, paths: Sequence[Path], settings: Settings, found: Discovery | None) -> _ResultCache | None:
         if not settings.cache or settings.django_settings is not None or found is None:
             return None
-        chosen = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
+        chosen = {f.name: getattr(settings, f.name) for f in structs.fields(settings)}
         key_text = repr(
             (
                 __version__,
@@ -156,7 +154,7 @@ def _without_edits(finding: Finding) -> Finding:
     """Edits carry each rule's own payload: loading them would import the rules."""
     if finding.fix is None:
         return finding
-    return dataclasses.replace(finding, fix=dataclasses.replace(finding.fix, edits=()))
+    return structs.replace(finding, fix=structs.replace(finding.fix, edits=()))
 
 
 def _signature(path: str) -> Signature:

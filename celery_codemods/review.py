@@ -18,10 +18,11 @@ import signal
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from enum import StrEnum
 from types import FrameType
 from typing import Protocol
+
+from msgspec import Struct
 
 from celery_codemods.api import Analysis, FileChange, FixPlan, fix_allowed, plan_fixes, write_changes
 from celery_codemods.findings import FileError, Finding, Fix, Safety
@@ -43,8 +44,7 @@ q - quit; change sets accepted so far are applied
 ? - show this help"""
 
 
-@dataclass(frozen=True)
-class ChangeSet:
+class ChangeSet(Struct, frozen=True):
     """One fix with the findings it resolves and the files it changes when planned alone."""
 
     fix: Fix
@@ -78,8 +78,7 @@ class ReviewUI(Protocol):
     def help(self) -> None: ...
 
 
-@dataclass(frozen=True)
-class ReviewOutcome:
+class ReviewOutcome(Struct, frozen=True):
     accepted: tuple[ChangeSet, ...]
     declined: tuple[ChangeSet, ...]
     unreviewed: tuple[Finding, ...]

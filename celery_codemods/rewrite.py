@@ -14,10 +14,10 @@ import re
 import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import libcst as cst
+from msgspec import Struct
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -100,11 +100,10 @@ class EditContext:
         return next((s for s in _LOGGER_SPELLINGS if s in imported), None)
 
 
-@dataclass(frozen=True)
-class RewriteOutcome:
+class RewriteOutcome(Struct, frozen=True):
     new_text: str | None = None
     error: str | None = None
-    tree: ast.Module | None = field(default=None, compare=False, repr=False)
+    tree: ast.Module | None = None
     """``new_text`` parsed by ``ast`` (checking it parses), for indexing it again without a second parse."""
 
 
@@ -250,8 +249,7 @@ def _rewrite_module(
     return RewriteOutcome(new_text=new_text, tree=tree)
 
 
-@dataclass
-class _Region:
+class _Region(Struct):
     """Consecutive statements (``spans``) parsed alone: ``prefix + text[start:end]``.
 
     Top-level statements have no prefix. The statements of a class body get

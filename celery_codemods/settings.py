@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
+
+from msgspec import Struct
+from msgspec.structs import fields, replace
 
 from celery_codemods.discovery import pattern_problem
 
@@ -22,8 +24,7 @@ class ConfigError(Exception):
     """Invalid configuration; the message names the file and key."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(Struct, frozen=True):
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -38,7 +39,7 @@ class Settings:
     logger_factory: LoggerFactory = "getLogger"
     silent_except_mode: SilentExceptMode = "log"
     accept_instances_in_flight: bool = False
-    config_file: Path | None = field(default=None, compare=False)
+    config_file: Path | None = None
 
     def with_overrides(self, **overrides: Any) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})

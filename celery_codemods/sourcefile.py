@@ -15,12 +15,12 @@ import os
 import stat
 import tempfile
 import tokenize
-from dataclasses import dataclass
 from pathlib import Path
 
+from msgspec import Struct
 
-@dataclass(frozen=True)
-class SourceFile:
+
+class SourceFile(Struct, frozen=True):
     path: Path
     raw: bytes
     text: str

@@ -15,7 +15,8 @@ import io
 import re
 import tokenize
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from celery_codemods.index.context import LINE_BREAK
 
@@ -36,8 +37,7 @@ _COMPOUND = (
 )
 
 
-@dataclass(frozen=True)
-class StatementSpan:
+class StatementSpan(Struct, frozen=True):
     """One LibCST top-level statement: lines ``first``..``last`` (1-based, inclusive)."""
 
     first: int

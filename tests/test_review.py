@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from msgspec import structs
 
 from celery_codemods.api import Analysis, FileChange, analyze, plan_fixes
 from celery_codemods.findings import Fix
@@ -153,8 +153,8 @@ def joined_across_files(analysis: Analysis) -> Analysis:
     first, second, third = analysis.findings
     assert first.fix is not None and second.fix is not None
     joined = Fix("both", first.fix.safety, (*first.fix.edits, *second.fix.edits))
-    findings = (dataclasses.replace(first, fix=joined), dataclasses.replace(second, fix=joined), third)
-    return dataclasses.replace(analysis, findings=findings)
+    findings = (structs.replace(first, fix=joined), structs.replace(second, fix=joined), third)
+    return structs.replace(analysis, findings=findings)
 
 
 def test_a_set_spanning_files_is_one_question_and_written_whole(tmp_path: Path) -> None:

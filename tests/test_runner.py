@@ -303,7 +303,7 @@ def test_facts_pickled_by_workers_are_cached_as_they_are_and_loaded_once_needed(
 def test_an_unreadable_cached_fact_makes_the_file_indexed_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     from celery_codemods.cache import read_pickle, write_pickle
 

@@ -30,7 +30,8 @@ def test_valid_table_is_read(tmp_path: Path) -> None:
 
 
 def test_no_table_means_defaults(tmp_path: Path) -> None:
-    assert load_settings(config(tmp_path, "[project]\nname = 'x'\n")) == Settings()
+    path = config(tmp_path, "[project]\nname = 'x'\n")
+    assert load_settings(path) == Settings(config_file=path)
 
 
 @pytest.mark.parametrize(

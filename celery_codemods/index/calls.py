@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Literal
+
+from msgspec import Struct, field
 
 from celery_codemods.index.context import ModuleContext
 from celery_codemods.rules._ast_walk import child_fields
@@ -143,8 +144,7 @@ _SKIPPED_PREFIXES = (
 _MAX_DEPTH = 4
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(Struct, frozen=True):
     kind: OriginKind
     ref: str | None = None
     detail: str = ""
@@ -154,8 +154,7 @@ class Origin:
     """The caller deleted this object before sending it."""
 
 
-@dataclass(frozen=True)
-class Arg:
+class Arg(Struct, frozen=True):
     index: int | None
     """Position among the positional arguments, or None for a keyword."""
     keyword: str | None
@@ -165,8 +164,7 @@ class Arg:
     """``*args`` (index set) or ``**kwargs`` (keyword None)."""
 
 
-@dataclass(frozen=True)
-class CallSite:
+class CallSite(Struct, frozen=True):
     target: str | None
     """Qualified name of the task expression; None for calls by registered name."""
     task_name: str | None
@@ -185,8 +183,7 @@ class CallSite:
     scope: str = ""
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(Struct, frozen=True):
     """A task-like name used as a value (``job = send_receipt``): called where the index cannot see."""
 
     target: str
@@ -195,8 +192,7 @@ class Reference:
     source: str
 
 
-@dataclass(frozen=True)
-class BeatEntry:
+class BeatEntry(Struct, frozen=True):
     task_name: str
     line: int
     positional: int
@@ -351,8 +347,7 @@ def extract_calls(tree: ast.Module, ctx: ModuleContext) -> ModuleCalls | None:
 # --- scopes: what a name is bound to ------------------------------------------------------------
 
 
-@dataclass
-class _Binding:
+class _Binding(Struct):
     line: int
     value: ast.expr | None
     iterated: bool = False
@@ -361,8 +356,7 @@ class _Binding:
     """``name, created = X.objects.get_or_create(...)``."""
 
 
-@dataclass
-class _Scope:
+class _Scope(Struct):
     name: str
     parent: _Scope | None
     bindings: dict[str, list[_Binding]] = field(default_factory=dict)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import ast
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import cached_property
+
+from msgspec import Struct
 
 from celery_codemods.index.facts import Span
 from celery_codemods.index.resolve import ImportResolver
@@ -34,8 +35,7 @@ def source_lines(text: str) -> list[str]:
     return lines
 
 
-@dataclass
-class ModuleContext:
+class ModuleContext(Struct, dict=True):  # dict: room for its cached properties
     path: str
     module: str
     text: str

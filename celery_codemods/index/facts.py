@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from msgspec import Struct, field
 
 ParamKind = Literal["posonly", "positional", "vararg", "kwonly", "kwarg"]
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(Struct, frozen=True):
     """1-based line, 0-based character column (LibCST's convention)."""
 
     line: int
@@ -18,8 +18,7 @@ class Span:
     end_col: int
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(Struct, frozen=True):
     """One keyword argument of a decorator call, e.g. ``max_retries=5``."""
 
     name: str
@@ -30,8 +29,7 @@ class Option:
     is_literal: bool = False
 
 
-@dataclass(frozen=True)
-class Decorator:
+class Decorator(Struct, frozen=True):
     qualname: str
     called: bool
     span: Span
@@ -46,8 +44,7 @@ class Decorator:
         return next((option for option in self.options if option.name == name), None)
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(Struct, frozen=True):
     name: str
     kind: ParamKind
     annotation: str | None = None
@@ -55,8 +52,7 @@ class Param:
     has_default: bool = False
 
 
-@dataclass(frozen=True)
-class FunctionFacts:
+class FunctionFacts(Struct, frozen=True):
     """A function that may be a task: decorated, or passed to ``app.task(...)``."""
 
     name: str
@@ -70,7 +66,7 @@ class FunctionFacts:
     """The module attribute bound to the task object (differs from name for app.task(func))."""
     registration: Decorator | None = None
     """The ``app.task(func)`` call that registers it, when not decorated."""
-    extras: dict[str, Any] = field(default_factory=dict, compare=False)
+    extras: dict[str, Any] = field(default_factory=dict)
     deferred: bool = False
     """The rules' ``extras`` were not extracted: no decorator looked like a task's. The index
     extracts them if the project makes it a task (through a wrapper of its own)."""
@@ -79,16 +75,14 @@ class FunctionFacts:
         return next((param for param in self.params if param.name == name), None)
 
 
-@dataclass(frozen=True)
-class Wrapper:
+class Wrapper(Struct, frozen=True):
     """A module-level function whose body applies a task decorator."""
 
     name: str
     applies: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ModuleFacts:
+class ModuleFacts(Struct, frozen=True):
     path: str
     module: str
     digest: str
@@ -104,7 +98,7 @@ class ModuleFacts:
     """Every name bound at module level (to avoid clashes when adding one)."""
     suppressions: tuple[tuple[int, tuple[str, ...]], ...] = ()
     """Line -> suppressed codes; an empty tuple suppresses every code."""
-    extras: dict[str, Any] = field(default_factory=dict, compare=False)
+    extras: dict[str, Any] = field(default_factory=dict)
     outline: bool = False
     """Only what other modules need: the module can define a model but no task, and calls no task
     by name. No task candidates, apps, loggers or call sites."""

@@ -12,8 +12,10 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
 from typing import Literal
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from celery_codemods.index.context import ModuleContext
 
@@ -95,8 +97,7 @@ _USER_ATTRIBUTES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class BuiltinModel:
+class BuiltinModel(Struct, frozen=True):
     qualname: str
     abstract: bool = False
     pk_type: PkType = "int"
@@ -153,8 +154,7 @@ MODEL_INSTANCE_ATTRIBUTES = frozenset(
 _DISPLAY = re.compile(r"^get_\w+_display$|^get_(?:next|previous)_by_\w+$")
 
 
-@dataclass(frozen=True)
-class ClassFacts:
+class ClassFacts(Struct, frozen=True):
     """A module-level class, as the index sees it."""
 
     name: str
@@ -178,8 +178,7 @@ class ClassFacts:
     qualified name, ``"str:<literal>"`` for a string reference, or ``"user"`` for AUTH_USER_MODEL."""
 
 
-@dataclass(frozen=True)
-class ModuleModelFacts:
+class ModuleModelFacts(Struct, frozen=True):
     classes: tuple[ClassFacts, ...] = ()
     user_model_aliases: tuple[str, ...] = ()
     """Module-level names bound to ``get_user_model()``."""
@@ -322,8 +321,7 @@ def _auth_user_model(tree: ast.Module) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class ModelInfo:
+class ModelInfo(Struct, frozen=True):
     qualname: str
     abstract: bool = False
     proxy: bool = False
@@ -351,8 +349,7 @@ class ModelInfo:
         )
 
 
-@dataclass
-class ModelRegistry:
+class ModelRegistry(Struct):
     """Every model the project defines or derives from, by qualified name."""
 
     models: dict[str, ModelInfo] = field(default_factory=dict)
@@ -412,8 +409,7 @@ class ModelRegistry:
         return False
 
 
-@dataclass(frozen=True)
-class RuntimeModels:
+class RuntimeModels(Struct, frozen=True):
     """The models Django itself reports after ``django.setup()`` (``--django-settings``)."""
 
     settings_module: str

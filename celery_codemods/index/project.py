@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import cached_property
+
+from msgspec import Struct
 
 from celery_codemods.index.facts import Decorator, FunctionFacts, ModuleFacts, Option
 from celery_codemods.index.models import RuntimeModels
@@ -28,8 +29,7 @@ LEGACY_TASK = frozenset(
 _APP_LIKE = re.compile(r"(?:^|[._])(?:[A-Za-z0-9]+_)?app$|(?:^|\.)celery$")
 
 
-@dataclass(frozen=True)
-class Task:
+class Task(Struct, frozen=True):
     module: ModuleFacts
     function: FunctionFacts
     decorator: Decorator

@@ -10,10 +10,11 @@ import os
 import re
 import string
 import warnings
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+
+from msgspec import Struct
 
 from celery_codemods.discovery import looks_generated
 from celery_codemods.findings import FileError
@@ -48,16 +49,14 @@ _MODEL_CLASS = re.compile(rb"class\s+\w+\([^)]*Model\b")
 Tier = Literal["full", "outline"]
 
 
-@dataclass(frozen=True)
-class Skipped:
+class Skipped(Struct, frozen=True):
     """The prefilter showed the file cannot matter; ``digest`` keys the cache."""
 
     path: str
     digest: str
 
 
-@dataclass(frozen=True)
-class Unchanged:
+class Unchanged(Struct, frozen=True):
     """The file's content hash matches the one the caller already has facts for."""
 
     path: str

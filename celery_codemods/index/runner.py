@@ -13,7 +13,8 @@ import os
 import pickle
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from celery_codemods._gc import collect_less
 from celery_codemods.cache import IndexCache, loaded
@@ -29,8 +30,7 @@ Job = tuple[str, tuple[str, ...], tuple[str, ...] | None, str | None, bool]
 """path, task decorators, names for the second pass, known content hash, eager"""
 
 
-@dataclass(frozen=True)
-class IndexRun:
+class IndexRun(Struct, frozen=True):
     modules: tuple[ModuleFacts, ...]
     errors: tuple[FileError, ...]
     first_pass_kept: int
@@ -40,8 +40,7 @@ class IndexRun:
     outlined: int = 0
 
 
-@dataclass(frozen=True)
-class Pickled:
+class Pickled(Struct, frozen=True):
     """Module facts as a worker pickled them: sent as they are, and cached as they are (not pickled again)."""
 
     blob: bytes

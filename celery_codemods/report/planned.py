@@ -13,14 +13,14 @@ that fix.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from celery_codemods.api import FileChange, FixPlan
 from celery_codemods.findings import Finding
 
 
-@dataclass(frozen=True)
-class Replacement:
+class Replacement(Struct, frozen=True):
     """Lines ``start_line`` .. ``end_line`` - 1 (1-based) of the old file become ``text``.
 
     ``start_line == end_line`` is an insertion before ``start_line``.

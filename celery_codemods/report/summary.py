@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from msgspec import Struct
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -24,8 +24,7 @@ if TYPE_CHECKING:  # `check` answered from the result cache never loads the api
     from celery_codemods.results import CheckResult
 
 
-@dataclass(frozen=True)
-class RuleCount:
+class RuleCount(Struct, frozen=True):
     code: str
     name: str
     found: int
@@ -34,8 +33,7 @@ class RuleCount:
     remaining: int
 
 
-@dataclass(frozen=True)
-class Summary:
+class Summary(Struct, frozen=True):
     headline: str
     files_scanned: int
     files_changed: int | None

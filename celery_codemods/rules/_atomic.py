@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from celery_codemods.index.context import ModuleContext
 from celery_codemods.rules._ast_walk import walk_body
@@ -14,8 +15,7 @@ ATOMIC = "django.db.transaction.atomic"
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
-@dataclass(frozen=True)
-class Region:
+class Region(Struct, frozen=True):
     """The body of one atomic block or atomic-decorated function."""
 
     owner: ast.AST

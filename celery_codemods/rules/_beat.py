@@ -20,10 +20,11 @@ import ast
 import difflib
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import libcst as cst
+from msgspec import Struct
+from msgspec.structs import replace
 
 from celery_codemods.index.context import ModuleContext
 from celery_codemods.index.facts import ModuleFacts, Span
@@ -69,8 +70,7 @@ _INT_PRESERVING = ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod
 EntryNode = Literal["Dict", "Call"]
 
 
-@dataclass(frozen=True)
-class Value:
+class Value(Struct, frozen=True):
     """One value of an entry: its text, position and what it is."""
 
     source: str
@@ -86,22 +86,19 @@ class Value:
     """Keys of a dict literal / ``dict(...)`` with only string keys."""
 
 
-@dataclass(frozen=True)
-class Key:
+class Key(Struct, frozen=True):
     name: str
     span: Span
 
 
-@dataclass(frozen=True)
-class CallShape:
+class CallShape(Struct, frozen=True):
     """What a task receives: how many positional arguments and which keywords."""
 
     positional: int
     keywords: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class BeatEntry:
+class BeatEntry(Struct, frozen=True):
     name: str | None
     """The entry's key in the schedule; None when computed or for add_periodic_task."""
     node: EntryNode
@@ -131,8 +128,7 @@ class BeatEntry:
         return f"beat entry {self.name!r}" if self.name else "periodic task"
 
 
-@dataclass(frozen=True)
-class BeatFacts:
+class BeatFacts(Struct, frozen=True):
     entries: tuple[BeatEntry, ...] = ()
     class_task_names: tuple[str, ...] = ()
     """``name = "..."`` of Task subclasses (registered with ``app.register_task``)."""
@@ -452,8 +448,7 @@ def _base_name(node: ast.expr) -> str:
 # --- task names, as Celery registers them -----------------------------------------
 
 
-@dataclass(frozen=True)
-class TaskNames:
+class TaskNames(Struct, frozen=True):
     """Every name the project registers, and what is needed to match a beat entry's ``task``."""
 
     explicit: frozenset[str]

@@ -11,16 +11,15 @@ decorator becomes a call: ``@shared_task`` -> ``@shared_task(bind=True)``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import libcst as cst
+from msgspec import Struct
 
 from celery_codemods.findings import Edit, NodeKind
 from celery_codemods.index.facts import Decorator
 
 
-@dataclass(frozen=True)
-class KeywordEdit:
+class KeywordEdit(Struct, frozen=True):
     callee_attr: str
     """Last segment of the decorator's name: tells ``a.b.task`` from its inner ``a.b``."""
     add: tuple[tuple[str, str], ...] = ()

@@ -9,7 +9,9 @@ from __future__ import annotations
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from celery_codemods.findings import Edit
 from celery_codemods.index.calls import Arg, BeatEntry, CallSite, Origin, Reference
@@ -29,8 +31,7 @@ _INSTANCE_KINDS = frozenset({"instance", "user", "signal", "form_save", "self", 
 # --- what a call site says about a parameter ----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(Struct, frozen=True):
     kind: str
     """instance, user, id, none, other, queryset, unknown."""
     model: ModelInfo | None
@@ -47,8 +48,7 @@ class Evidence:
         return origin is not None and (origin.after_delete or (origin.signal or "") in _DELETE_SIGNALS)
 
 
-@dataclass(frozen=True)
-class SitePlan:
+class SitePlan(Struct, frozen=True):
     path: str
     site: CallSite
     args: tuple[Arg, ...]
@@ -58,8 +58,7 @@ class SitePlan:
 # --- the plan ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ParamChange:
+class ParamChange(Struct, frozen=True):
     old: str
     new: str
     annotation: str | None
@@ -77,15 +76,13 @@ class ParamChange:
     """A list of primary keys, fetched with ``in_bulk`` (the parameter was a list or queryset)."""
 
 
-@dataclass(frozen=True)
-class TaskPayload:
+class TaskPayload(Struct, frozen=True):
     task: str
     changes: tuple[ParamChange, ...]
     in_flight: bool
 
 
-@dataclass(frozen=True)
-class ArgEdit:
+class ArgEdit(Struct, frozen=True):
     index: int | None
     """Position in the call's positional arguments (or in ``args=``), or None for a keyword."""
     keyword: str | None
@@ -96,8 +93,7 @@ class ArgEdit:
     """For a list or queryset: ``[item.pk for item in <argument>]``."""
 
 
-@dataclass(frozen=True)
-class CallPayload:
+class CallPayload(Struct, frozen=True):
     method: str | None
     container: str
     arg_count: int
@@ -105,8 +101,7 @@ class CallPayload:
     keyword_containers_only: bool = False
 
 
-@dataclass
-class Conversion:
+class Conversion(Struct):
     task: Task
     params: list[tuple[Param, ModelInfo | None, str]] = field(default_factory=list)
     """Parameter, model (None: the user model, spelled ``get_user_model()``), evidence summary."""
@@ -128,23 +123,20 @@ def singular(name: str) -> str:
     return name[:-1] if name.endswith("s") and not name.endswith("ss") and len(name) > 2 else name
 
 
-@dataclass(frozen=True)
-class ListOf:
+class ListOf(Struct, frozen=True):
     """A parameter that receives a list or queryset of one model's instances, iterated by the task."""
 
     model: ModelInfo | None
     summary: str
 
 
-@dataclass(frozen=True)
-class Unclear:
+class Unclear(Struct, frozen=True):
     task: Task
     param: str
     message: str
 
 
-@dataclass
-class PassIdsPlan:
+class PassIdsPlan(Struct):
     conversions: list[Conversion] = field(default_factory=list)
     unclear: list[Unclear] = field(default_factory=list)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from celery_codemods.index.calls import ModuleCalls, extract_calls
 from celery_codemods.index.context import ModuleContext
@@ -15,14 +16,12 @@ _ID_KEYWORDS = ("pk", "id")
 _DICT_METHODS = frozenset({"get", "items", "keys", "values", "update", "pop", "setdefault", "copy"})
 
 
-@dataclass(frozen=True)
-class ModulePassIds:
+class ModulePassIds(Struct, frozen=True):
     models: ModuleModelFacts | None
     calls: ModuleCalls | None
 
 
-@dataclass(frozen=True)
-class ParamUse:
+class ParamUse(Struct, frozen=True):
     """How a task's body uses one parameter."""
 
     name: str
@@ -42,8 +41,7 @@ class ParamUse:
     """An item is subscripted (``order["total"]``)."""
 
 
-@dataclass(frozen=True)
-class TaskBody:
+class TaskBody(Struct, frozen=True):
     params: tuple[ParamUse, ...]
     local_names: frozenset[str]
     """Every name bound or read in the function (to avoid clashes when adding ``order_id``)."""
@@ -89,8 +87,7 @@ def extract_function(node: ast.FunctionDef | ast.AsyncFunctionDef) -> TaskBody:
     return TaskBody(params=params, local_names=frozenset(local_names))
 
 
-@dataclass
-class _Use:
+class _Use(Struct):
     """What one walk of the body learns about one parameter (see ``ParamUse``)."""
 
     attributes: set[str] = field(default_factory=set)

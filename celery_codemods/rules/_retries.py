@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
 from typing import Literal
 
 import libcst as cst
+from msgspec import Struct
+from msgspec.structs import replace
 
 from celery_codemods.findings import Edit, NodeKind
 from celery_codemods.index.context import ModuleContext
@@ -79,8 +80,7 @@ def is_db_or_lock(qualname: str) -> bool:
 StatementKind = Literal["Expr", "Return", "Raise", "other"]
 
 
-@dataclass(frozen=True)
-class RetryCall:
+class RetryCall(Struct, frozen=True):
     """A ``<receiver>.retry(...)`` call in a task body (nested functions excluded)."""
 
     line: int
@@ -232,8 +232,7 @@ def is_does_not_exist(qualname: str) -> bool:
     return qualname.endswith(".DoesNotExist")
 
 
-@dataclass(frozen=True)
-class BackoffPolicy:
+class BackoffPolicy(Struct, frozen=True):
     factor: int
     cap: int
     jitter: bool
@@ -259,8 +258,7 @@ def _int_option(option: Option | None) -> int | None:
     return None
 
 
-@dataclass(frozen=True)
-class CountdownEdit:
+class CountdownEdit(Struct, frozen=True):
     policy: BackoffPolicy
     raise_it: bool
     fixed: int | None = None

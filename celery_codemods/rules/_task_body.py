@@ -9,8 +9,9 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TypeGuard
+
+from msgspec import Struct
 
 from celery_codemods.index.context import ModuleContext
 from celery_codemods.rules._ast_walk import walk_body
@@ -96,8 +97,7 @@ _STATUS_FIELD = re.compile(r"^(?:status|state|stage|phase)$|_(?:status|state)$|^
 _SOURCE_LIMIT = 60
 
 
-@dataclass(frozen=True)
-class QuerysetLoop:
+class QuerysetLoop(Struct, frozen=True):
     """``for item in <queryset>:`` in a task's own scope."""
 
     line: int
@@ -114,8 +114,7 @@ class QuerysetLoop:
     """The queryset is ``select_for_update()``: the rows are processed under one lock on purpose."""
 
 
-@dataclass(frozen=True)
-class LoopFacts:
+class LoopFacts(Struct, frozen=True):
     loops: tuple[QuerysetLoop, ...]
     reports_progress: bool
     """The task calls ``update_state`` (``self.update_state``, ``current_task.update_state``)."""

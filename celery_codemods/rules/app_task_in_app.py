@@ -98,11 +98,11 @@ import ast
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import libcst as cst
+from msgspec import Struct
 
 from celery_codemods.findings import Edit, Finding, Fix, Safety
 from celery_codemods.index.context import ModuleContext, spelled_as_read
@@ -118,8 +118,7 @@ _APP_TASK_DECORATOR = re.compile(r"@\s*\w+(?:\s*\.\s*\w+)*\s*\.\s*task\b")
 _APP_MARKERS = ("apps.py", "models.py")
 
 
-@dataclass(frozen=True)
-class AppImport:
+class AppImport(Struct, frozen=True):
     """A module-level ``from module import name [as local]`` whose ``local`` only decorates."""
 
     local: str
@@ -128,8 +127,7 @@ class AppImport:
     asname: str | None
 
 
-@dataclass(frozen=True)
-class AppTaskModule:
+class AppTaskModule(Struct, frozen=True):
     django_app: str
     """Dotted name of the Django app package (``apps.py``/``models``) holding the module."""
     decorator_only: tuple[AppImport, ...]

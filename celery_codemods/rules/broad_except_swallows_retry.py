@@ -55,7 +55,8 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from celery_codemods.findings import Finding
 from celery_codemods.index.context import ModuleContext
@@ -69,8 +70,7 @@ _CATCH_RETRY = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class SwallowingHandler:
+class SwallowingHandler(Struct, frozen=True):
     line: int
     col: int
     catches: str

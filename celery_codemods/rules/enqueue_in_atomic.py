@@ -83,10 +83,10 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import libcst as cst
+from msgspec import Struct
 
 from celery_codemods.findings import Edit, Finding, Fix, Safety
 from celery_codemods.index.context import ModuleContext
@@ -111,8 +111,7 @@ _FIX_NAMES = {"transaction": "django.db.transaction", "partial": "functools.part
 Method = Literal["delay", "apply_async"]
 
 
-@dataclass(frozen=True)
-class Enqueue:
+class Enqueue(Struct, frozen=True):
     target: str
     """Qualified name of the task expression."""
     receiver: str
@@ -133,8 +132,7 @@ class Enqueue:
     """Names the fix writes that the enclosing function binds to something else."""
 
 
-@dataclass(frozen=True)
-class AtomicFacts:
+class AtomicFacts(Struct, frozen=True):
     enqueues: tuple[Enqueue, ...] = ()
     django_task_classes: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Module classes with their base classes' qualified names (to find DjangoTask subclasses)."""
@@ -142,8 +140,7 @@ class AtomicFacts:
     """Celery apps created with ``task_cls`` naming DjangoTask."""
 
 
-@dataclass(frozen=True)
-class Payload:
+class Payload(Struct, frozen=True):
     style: Literal["on_commit", "method_on_commit"]
     partial: str
     """``partial`` or ``functools.partial``."""

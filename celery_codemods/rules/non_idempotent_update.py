@@ -59,7 +59,8 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from celery_codemods.findings import Finding
 from celery_codemods.index.context import ModuleContext
@@ -69,8 +70,7 @@ from celery_codemods.rules._task_body import object_attribute, save_lines, short
 from celery_codemods.rules.base import Rule
 
 
-@dataclass(frozen=True)
-class Increment:
+class Increment(Struct, frozen=True):
     line: int
     col: int
     source: str

@@ -76,10 +76,10 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import libcst as cst
+from msgspec import Struct
 
 from celery_codemods.bindings import name_counts
 from celery_codemods.findings import Edit, Finding, Fix, Safety
@@ -116,8 +116,7 @@ ImportKey = tuple[str, str | None, str | None]
 """(module, name, asname); (module, None, asname) for ``import module``."""
 
 
-@dataclass(frozen=True)
-class RemovedImport:
+class RemovedImport(Struct, frozen=True):
     line: int
     col: int
     end_line: int
@@ -134,8 +133,7 @@ class RemovedImport:
         return f"{self.module}.{self.name}" if self.name else self.module
 
 
-@dataclass(frozen=True)
-class RemovedImports:
+class RemovedImports(Struct, frozen=True):
     imports: tuple[RemovedImport, ...]
     dotted_uses: tuple[str, ...] | None
     """Attributes used after ``celery.task.``; None when ``celery.task`` is also used alone."""
@@ -143,8 +141,7 @@ class RemovedImports:
     """Names these imports bind that nothing else in the module binds: every read is a use of the import."""
 
 
-@dataclass(frozen=True)
-class ImportPlan:
+class ImportPlan(Struct, frozen=True):
     """Everything to change in one module, applied at once on the module node."""
 
     renames: tuple[tuple[str, str], ...]

@@ -51,7 +51,8 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from celery_codemods.findings import Finding
 from celery_codemods.index.context import ModuleContext
@@ -69,16 +70,14 @@ from celery_codemods.rules._retries import (
 from celery_codemods.rules.base import Rule
 
 
-@dataclass(frozen=True)
-class RetryingHandler:
+class RetryingHandler(Struct, frozen=True):
     line: int
     col: int
     catches: tuple[str, ...]
     retries: tuple[RetryCall, ...]
 
 
-@dataclass(frozen=True)
-class ClassBases:
+class ClassBases(Struct, frozen=True):
     classes: tuple[tuple[str, tuple[str, ...]], ...]
     """(qualified class name, qualified base names) for every module-level class."""
 

@@ -63,7 +63,8 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from celery_codemods.findings import Finding
 from celery_codemods.index.context import ModuleContext
@@ -97,8 +98,7 @@ _EVALUATING = frozenset(
 _EVALUATING_CALLS = frozenset({"list", "tuple", "len", "bool", "next", "sorted", "set"})
 
 
-@dataclass(frozen=True)
-class UnlockedSelect:
+class UnlockedSelect(Struct, frozen=True):
     line: int
     col: int
     source: str

@@ -71,10 +71,10 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import libcst as cst
+from msgspec import Struct
 
 from celery_codemods.findings import Edit, Finding, Fix, Safety
 from celery_codemods.index.context import ModuleContext
@@ -98,8 +98,7 @@ _CONTROL = ("Retry", "Ignore", "Reject")
 _CONTROL_QUALNAMES = {f"celery.exceptions.{name}" for name in _CONTROL}
 
 
-@dataclass(frozen=True)
-class SilentHandler:
+class SilentHandler(Struct, frozen=True):
     line: int
     col: int
     end_line: int
@@ -110,8 +109,7 @@ class SilentHandler:
     """The try body can raise Retry / Ignore / Reject, and no earlier handler catches them."""
 
 
-@dataclass(frozen=True)
-class Payload:
+class Payload(Struct, frozen=True):
     task: str
     action: Action
     narrow: bool

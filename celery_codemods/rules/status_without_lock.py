@@ -67,7 +67,8 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from celery_codemods.findings import Finding
 from celery_codemods.index.context import ModuleContext
@@ -84,8 +85,7 @@ from celery_codemods.rules._task_body import (
 from celery_codemods.rules.base import Rule
 
 
-@dataclass(frozen=True)
-class StatusWrite:
+class StatusWrite(Struct, frozen=True):
     line: int
     col: int
     name: str

@@ -61,7 +61,8 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from celery_codemods.findings import Finding
 from celery_codemods.index.context import ModuleContext
@@ -81,8 +82,7 @@ def _may_assign_import_setting(text: str) -> bool:
     return any(end in text for end in _SETTING_ENDS) and _MAY_ASSIGN_IMPORT_SETTING.search(text) is not None
 
 
-@dataclass(frozen=True)
-class ImportedModules:
+class ImportedModules(Struct, frozen=True):
     """Module names the Celery configuration in this module imports explicitly."""
 
     names: tuple[str, ...]

@@ -65,10 +65,10 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Literal
 
 import libcst as cst
+from msgspec import Struct
 
 from celery_codemods.findings import Edit, Finding, Fix, Safety
 from celery_codemods.index.context import ModuleContext
@@ -83,8 +83,7 @@ CURRENT_TASK = frozenset({"celery.current_task", "celery._state.current_task", "
 _MEMBERS = frozenset({"retry", "request", "update_state"})
 
 
-@dataclass(frozen=True)
-class SelfReference:
+class SelfReference(Struct, frozen=True):
     line: int
     col: int
     kind: Literal["Name", "Attribute"]
@@ -95,8 +94,7 @@ class SelfReference:
     member: str
 
 
-@dataclass(frozen=True)
-class SelfFacts:
+class SelfFacts(Struct, frozen=True):
     references: tuple[SelfReference, ...]
     local_names: frozenset[str]
     decorator_starts: tuple[tuple[int, int], ...]
@@ -105,16 +103,14 @@ class SelfFacts:
     """Starts of decorator calls that pass ``**options``."""
 
 
-@dataclass(frozen=True)
-class ModuleBindFacts:
+class ModuleBindFacts(Struct, frozen=True):
     forwarding_wrappers: frozenset[str]
     """Module-level functions that pass their ``**kwargs`` on to a task decorator."""
     rebound_registrations: frozenset[str]
     """``f = app.task(...)(f)``: the module name ``f`` is the task itself."""
 
 
-@dataclass(frozen=True)
-class Rename:
+class Rename(Struct, frozen=True):
     written: str
     new: str
     imported_from: str | None = None
@@ -122,8 +118,7 @@ class Rename:
     imported_name: str | None = None
 
 
-@dataclass(frozen=True)
-class InsertFirstParam:
+class InsertFirstParam(Struct, frozen=True):
     name: str
 
 

@@ -80,9 +80,9 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 import libcst as cst
+from msgspec import Struct
 
 from celery_codemods.findings import Edit, Finding, Fix, Safety
 from celery_codemods.index.context import ModuleContext
@@ -98,8 +98,7 @@ _ID_NAME = re.compile(r"(?:id|pk|.+_(?:id|ids|pk|uuid))")
 _RESULT_NAME = "result"
 
 
-@dataclass(frozen=True)
-class Unlogged:
+class Unlogged(Struct, frozen=True):
     """Index facts of a task candidate that logs nothing and could be fixed."""
 
     falls_off_end: bool
@@ -109,8 +108,7 @@ class Unlogged:
     """Names bound in the function's own scope."""
 
 
-@dataclass(frozen=True)
-class Payload:
+class Payload(Struct, frozen=True):
     task: str
     ids: tuple[str, ...]
     result_name: str
