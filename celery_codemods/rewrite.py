@@ -13,7 +13,8 @@ import bisect
 import re
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -272,6 +273,151 @@ class _Region(Struct):
 _CLASS_BODY = "class _:"
 
 
+class _CallRegion(Struct):
+    """An edited call cut out of the text and parsed alone: ``text[start:end]`` is exactly its code.
+
+    A call edited inside a long function would otherwise take the whole
+    function through LibCST's parse, positions and code generation. Only a
+    call that stands unparenthesized is cut out (LibCST gives the parentheses
+    around an expression to the expression itself, so an edit could move them).
+    """
+
+    start: int
+    end: int
+    key: tuple[str, int, int]
+    indent: str
+    """The leading whitespace of the statement holding the call: new lines inside it continue from there."""
+    node: cst.BaseExpression | None = None
+    newline: str = "\n"
+
+    def edit(
+        self,
+        text: str,
+        by_key: Mapping[tuple[str, int, int], list[Edit]],
+        rules: Mapping[str, Rule],
+        ctx: EditContext,
+        applied: set[int],
+        style: tuple[str, str],
+    ) -> bool:
+        """Parse the call and apply its edits; False when it does not parse alone as the call it is."""
+        node = self._parsed(text, style[0])
+        if not isinstance(node, cst.Call) or node.lpar:
+            return False
+        for edit in by_key[self.key]:
+            node = rules[edit.rule].apply(node, edit, ctx)  # type: ignore[assignment]
+            applied.add(id(edit))
+        self.node, self.newline = node, style[0]
+        return True
+
+    def _parsed(self, text: str, newline: str) -> cst.BaseExpression | None:
+        """The call parsed in a made-up block indented as its statement is: LibCST keeps the whitespace
+        of continuation lines relative to the block's indentation, and a rule may copy it elsewhere."""
+        head = "if _:" + newline + self.indent if self.indent else ""
+        try:
+            module = cst.parse_module(head + text[self.start : self.end] + newline)
+        except (cst.ParserSyntaxError, cst.CSTValidationError):
+            return None
+        if len(module.body) != 1 or module.footer:
+            return None
+        statement: cst.BaseStatement = module.body[0]
+        if self.indent:
+            if not isinstance(statement, cst.If) or not isinstance(statement.body, cst.IndentedBlock):
+                return None
+            indent = statement.body.indent or module.default_indent  # None: the module's own, which it is here
+            if len(statement.body.body) != 1 or statement.body.footer or indent != self.indent:
+                return None
+            statement = statement.body.body[0]
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            return None
+        expression = statement.body[0]
+        return expression.value if isinstance(expression, cst.Expr) else None
+
+    def new_code(self) -> str | None:
+        """The call's code as LibCST writes it in place: in a block indented as its statement is."""
+        assert self.node is not None
+        statement: cst.SimpleStatementLine | cst.If = cst.SimpleStatementLine(body=[cst.Expr(value=self.node)])
+        head = ""
+        if self.indent:
+            statement = cst.If(test=cst.Name("_"), body=cst.IndentedBlock(body=[statement], indent=self.indent))
+            head = "if _:" + self.newline + self.indent
+        code = cst.Module(body=[statement], default_newline=self.newline).code
+        if not code.startswith(head) or not code.endswith(self.newline):
+            return None
+        return code[len(head) : -len(self.newline)]
+
+
+def _call_regions(
+    text: str,
+    tree: ast.Module,
+    span: StatementSpan,
+    lines: SourceLines,
+    by_key: Mapping[tuple[str, int, int], list[Edit]],
+) -> list[_CallRegion] | None:
+    """The top-level statement's edits as call regions; None unless every one of them is on a call that
+    can be cut out alone (found once by the ast, apart from the others, outside an f-string, unparenthesized)."""
+    keys = {key for key in by_key if key[0] != "Module" and span.first <= key[1] <= span.last}
+    if not keys or any(kind != "Call" for kind, _, _ in keys):
+        return None
+    found: dict[tuple[str, int, int], list[_CallRegion]] = {key: [] for key in keys}
+    wanted = sorted(line for _, line, _ in keys)
+    statements = [node for node in tree.body if span.first <= node.lineno <= span.last]
+    for call, statement in _calls_on_lines(statements, wanted[0], wanted[-1]):
+        key = ("Call", call.lineno, _char_col(lines, call.lineno, call.col_offset))
+        if key in found and call.end_lineno is not None and call.end_col_offset is not None:
+            end = lines.offset(call.end_lineno) + _char_col(lines, call.end_lineno, call.end_col_offset)
+            indent = _LEADING_WHITESPACE.match(lines.line(statement.lineno))
+            start = lines.offset(call.lineno) + key[2]
+            found[key].append(_CallRegion(start, end, key, indent.group() if indent else ""))
+    if any(len(places) != 1 for places in found.values()):
+        return None  # missing, or two calls starting at one place (``f(a)(b)``): the whole statement decides
+    regions = sorted((places[0] for places in found.values()), key=lambda region: region.start)
+    for before, after in pairwise(regions):
+        if after.start < before.end:
+            return None  # nested edited calls compose inside the statement's own rewrite
+    if any(_closed_right_after(text, region.end) for region in regions):
+        return None
+    return regions
+
+
+def _calls_on_lines(statements: Sequence[ast.stmt], first: int, last: int) -> Iterator[tuple[ast.Call, ast.stmt]]:
+    """The calls of ``statements`` that may start on lines ``first``..``last``, each with the innermost
+    statement holding it; f-strings are not entered (Python 3.11 places nodes inside them imprecisely)."""
+    stack: list[tuple[ast.AST, ast.stmt]] = [(statement, statement) for statement in reversed(statements)]
+    while stack:
+        node, holder = stack.pop()
+        if isinstance(node, ast.JoinedStr):
+            continue
+        decorators: list[ast.expr] = getattr(node, "decorator_list", [])
+        start: int | None = decorators[0].lineno if decorators else getattr(node, "lineno", None)
+        end: int | None = getattr(node, "end_lineno", None)
+        if start is not None and end is not None and (end < first or start > last):
+            continue
+        if isinstance(node, ast.stmt):
+            holder = node
+        elif isinstance(node, ast.Call):
+            yield node, holder
+        stack.extend((child, holder) for child in reversed(list(ast.iter_child_nodes(node))))
+
+
+def _char_col(lines: SourceLines, line: int, byte_col: int) -> int:
+    """ast columns count UTF-8 bytes; LibCST's count characters."""
+    text = lines.line(line)
+    if text.isascii():
+        return byte_col
+    return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="replace"))
+
+
+_LEADING_WHITESPACE = re.compile(r"[ \t\f]*")
+_AFTER_AN_EXPRESSION = re.compile(r"(?:[ \t\f\r\n]|\\\r?\n|\\\r|#[^\r\n]*)*")
+
+
+def _closed_right_after(text: str, end: int) -> bool:
+    """The next token after ``end`` is ``)``: the call may be parenthesized (or an argument's last)."""
+    after = _AFTER_AN_EXPRESSION.match(text, end)
+    position = after.end() if after else end
+    return text.startswith(")", position)
+
+
 def _rewrite_statements(
     text: str,
     facts: ModuleFacts,
@@ -286,10 +432,11 @@ def _rewrite_statements(
     (``toplevel``) and their new code spliced into the untouched text. The
     module head (leading simple statements and the first compound one) is
     parsed too when imports or a logger are added; in a class, only the body
-    statements with edits are (``_class_body_regions``). What needs the whole
-    module (a Module edit, removing an import the edits left unused) falls back
-    to it, and so does anything unexpected: the whole-file rewrite is the
-    reference.
+    statements with edits are (``_class_body_regions``); where every edit of a
+    statement is on a call, only the calls are (``_call_regions``). What needs
+    the whole module (a Module edit, removing an import the edits left unused)
+    falls back to it, and so does anything unexpected: the whole-file rewrite
+    is the reference.
     """
     if ("Module", 0, 0) in by_key or "\f" in text or _BARE_CR.search(text):
         return None
@@ -307,9 +454,14 @@ def _rewrite_statements(
     head = _head_region(spans, lines)
     regions = {0: head} if min(holding) < len(head.spans) else {}
     in_classes: list[_Region] = []
+    calls: list[_CallRegion] = []
     for index in sorted(holding):
         if index >= len(head.spans):
             span = spans[index]
+            alone = _call_regions(text, tree, span, lines, by_key)
+            if alone is not None:
+                calls.extend(alone)
+                continue
             regions[index] = _Region(lines.offset(span.first), lines.offset(span.last + 1), [span])
             parts = _class_body_regions(tree, span, lines, edit_lines, style)
             if parts is not None and _parse_regions(text, parts, style):
@@ -328,12 +480,15 @@ def _rewrite_statements(
             positions = {node: at for node, at in positions.items() if at.start.line >= region.spans[0].first}
         top_level = {id(statement) for statement in module.body}
         region.module = module.visit(_edit_applier(by_key, positions, rules, ctx, applied, top_level, edited))
+    for call in calls:
+        if not call.edit(text, by_key, rules, ctx, applied, style):
+            return None
     if len(applied) != sum(len(group) for group in by_key.values()):
         return None
     adds_imports = ctx.new_logger is not None or ctx.imports_to_add
     if adds_imports and not _edit_head(text, regions, head, style, ctx):
         return None
-    new_text = _splice(text, sorted([*regions.values(), *in_classes], key=lambda region: region.start))
+    new_text = _splice(text, sorted([*regions.values(), *in_classes, *calls], key=lambda region: region.start))
     if new_text is None:
         return None
     new_tree = _parse_ast(new_text)
@@ -482,7 +637,7 @@ def _edit_head(text: str, regions: dict[int, _Region], head: _Region, style: tup
     return True
 
 
-def _splice(text: str, regions: Sequence[_Region]) -> str | None:
+def _splice(text: str, regions: Sequence[_Region | _CallRegion]) -> str | None:
     pieces: list[str] = []
     cursor = 0
     for region in regions:

@@ -391,6 +391,12 @@ def parsed_texts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return texts
 
 
+@pytest.fixture
+def no_call_regions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Edited calls go through their statement's region, as every other edit does."""
+    monkeypatch.setattr(rewrite, "_call_regions", lambda *args: None)
+
+
 @pytest.mark.parametrize(
     "variant",
     [
@@ -400,7 +406,7 @@ def parsed_texts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     ],
 )
 def test_an_edit_in_a_method_parses_the_method_not_its_class(
-    tmp_path: Path, parsed_texts: list[str], variant: object
+    tmp_path: Path, parsed_texts: list[str], no_call_regions: None, variant: object
 ) -> None:
     assert callable(variant)
     files = {"shop/__init__.py": "", "shop/tasks.py": TASKS_FOR_VIEWS, "shop/views.py": variant(VIEWS)}
@@ -436,7 +442,9 @@ def test_only_edits_inside_class_body_statements_cut_the_class() -> None:
     assert rewrite._class_body_regions(one_line, one, SourceLines("class A: x = 1\n"), [1], style) is None
 
 
-def test_a_method_whose_line_endings_are_not_the_files_is_parsed_alone(tmp_path: Path, parsed_texts: list[str]) -> None:
+def test_a_method_whose_line_endings_are_not_the_files_is_parsed_alone(
+    tmp_path: Path, parsed_texts: list[str], no_call_regions: None
+) -> None:
     head, _, rest = VIEWS.partition("class OrderViewSet:")
     source = head + ("class OrderViewSet:" + rest).replace("\n", "\r\n")  # new nodes take the file's "\n"
     files = {"shop/__init__.py": "", "shop/tasks.py": TASKS_FOR_VIEWS, "shop/views.py": source}
@@ -493,3 +501,142 @@ def test_a_def_edited_only_on_itself_needs_no_position_resolution(
     assert partial is not None
     assert partial == whole
     assert seen == resolved
+
+
+CALL_VIEWS = """\
+from django.db import transaction
+
+from shop.tasks import send_receipt
+
+
+def before():  # the module head ends here
+    return 0
+
+
+class OrderViewSet:
+    def pay(self, request, pk):
+        with transaction.atomic():
+            order = Order.objects.get(pk=pk)
+            if order.paid:
+                send_receipt.apply_async(
+                    args=(order.pk,),
+                    countdown=5,  # later
+                )
+            send_receipt.delay(order.pk)
+        return order
+
+
+def refund(pk):
+    with transaction.atomic():
+        send_receipt.delay(pk); log(pk)
+"""
+
+
+def _statement_level(parsed_texts: list[str], source: str) -> list[str]:
+    """What LibCST parsed before the whole-file rewrite parsed ``source`` (see ``_both_rewrites``)."""
+    return parsed_texts[: parsed_texts.index(source)]
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        pytest.param(lambda text: text, id="lf"),
+        pytest.param(lambda text: text.replace("\n", "\r\n"), id="crlf"),
+        pytest.param(lambda text: text.replace("    ", "\t"), id="tabs"),
+        pytest.param(lambda text: text.replace("    ", "  "), id="two-space-indent"),
+    ],
+)
+def test_an_edited_call_is_parsed_alone_not_its_function(
+    tmp_path: Path, parsed_texts: list[str], variant: object
+) -> None:
+    assert callable(variant)
+    source = variant(CALL_VIEWS)
+    files = {"shop/__init__.py": "", "shop/tasks.py": TASKS_FOR_VIEWS, "shop/views.py": source}
+    partial, whole = _both_rewrites(tmp_path, files, "CEL510", "shop/views.py")
+    assert partial == whole
+    assert whole.count("transaction.on_commit(") == 3
+    statement_level = _statement_level(parsed_texts, source)
+    calls = sorted(text.split("_:", 1)[1].strip().split("(")[0] for text in statement_level if text.startswith("if _:"))
+    assert calls == ["send_receipt.apply_async", "send_receipt.delay", "send_receipt.delay"]
+    assert not [text for text in statement_level if "def pay" in text or "def refund" in text]
+
+
+def test_a_decorator_call_at_module_level_is_parsed_alone(tmp_path: Path, parsed_texts: list[str]) -> None:
+    source = (
+        "from celery import shared_task\n\n\ndef before():\n    return 0\n\n\n"
+        "@shared_task(\n    autoretry_for=(OSError,),\n    retry_backoff=True,\n)\n"
+        "def sync(order_id):\n    return order_id\n"
+    )
+    partial, whole = _both_rewrites(tmp_path, {"tasks.py": source}, "CEL303", "tasks.py")
+    assert partial == whole
+    assert "max_retries=5" in whole
+    assert [text for text in _statement_level(parsed_texts, source) if "def sync" in text] == []
+    assert "shared_task(\n    autoretry_for=(OSError,),\n    retry_backoff=True,\n)\n" in parsed_texts
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        pytest.param("(send_receipt.delay(pk))", id="parenthesized"),
+        pytest.param("(send_receipt.delay(pk)  # sent\n        )", id="closed-after-a-comment"),
+    ],
+)
+def test_a_parenthesized_call_takes_its_statement(tmp_path: Path, parsed_texts: list[str], statement: str) -> None:
+    """LibCST gives the parentheses to the call: the rule sees them, so the statement is parsed."""
+    views = (
+        "from django.db import transaction\n\nfrom shop.tasks import send_receipt\n\n\n"
+        "def before():\n    return 0\n\n\n"
+        f"def refund(pk):\n    with transaction.atomic():\n        {statement}\n"
+    )
+    files = {"shop/__init__.py": "", "shop/tasks.py": TASKS_FOR_VIEWS, "shop/views.py": views}
+    partial, whole = _both_rewrites(tmp_path, files, "CEL510", "shop/views.py")
+    assert partial is not None
+    assert partial == whole
+    assert "transaction.on_commit(" in whole
+    statement_level = _statement_level(parsed_texts, views)
+    assert [text for text in statement_level if text.startswith("def refund(pk):")]
+    assert not [text for text in statement_level if text.startswith("if _:")]
+
+
+def _call_regions(source: str, *keys: tuple[int, int]) -> list[tuple[str, str]] | None:
+    """The code and indentation of each call region ``_call_regions`` cuts for edits at ``keys``."""
+    by_key = {("Call", line, col): [] for line, col in keys}
+    tree, lines = ast.parse(source), SourceLines(source)
+    spans = top_level_statements(tree, lines)
+    assert spans is not None
+    regions = rewrite._call_regions(source, tree, spans[-1], lines, by_key)  # type: ignore[arg-type]
+    return None if regions is None else [(source[region.start : region.end], region.indent) for region in regions]
+
+
+def test_call_regions_are_the_edited_calls_exactly() -> None:
+    source = 'def f(x):\n    if x:\n        y = a.delay(\n            x,\n        ) + 1; b.s(\n    "é")\n'
+    assert _call_regions(source, (3, 12), (5, 15)) == [
+        ("a.delay(\n            x,\n        )", "        "),
+        ('b.s(\n    "é")', "        "),
+    ]
+    assert _call_regions("@app.task(bind=True)\ndef f(self):\n    pass\n", (1, 1)) == [("app.task(bind=True)", "")]
+    assert _call_regions('def f():\n    é = "é"; a.delay(é)\n', (2, 13)) == [("a.delay(é)", "    ")]
+
+
+@pytest.mark.parametrize(
+    ("source", "keys"),
+    [
+        pytest.param("def f():\n    a.b(x)(y)\n", [(2, 4)], id="two-calls-start-together"),
+        pytest.param("def f():\n    a.delay(b.delay(1))\n", [(2, 4), (2, 12)], id="nested-edits"),
+        pytest.param('def f():\n    log(f"{a.delay(1)}")\n', [(2, 11)], id="in-an-f-string"),
+        pytest.param("def f():\n    log(a.delay(1))\n", [(2, 8)], id="closed-right-after"),
+        pytest.param("def f():\n    a.delay(1)\n", [(2, 5)], id="no-call-starts-there"),
+        pytest.param("def f():\n    x = a\n", [(2, 8)], id="no-call-at-all"),
+    ],
+)
+def test_calls_that_cannot_be_cut_out_alone_get_no_region(source: str, keys: list[tuple[int, int]]) -> None:
+    assert _call_regions(source, *keys) is None
+
+
+def test_an_edit_that_is_not_on_a_call_keeps_the_statement_whole() -> None:
+    source = "def f():\n    a.delay(1)\n"
+    tree, lines = ast.parse(source), SourceLines(source)
+    spans = top_level_statements(tree, lines)
+    assert spans is not None
+    by_key = {("Call", 2, 4): [], ("FunctionDef", 1, 0): []}
+    assert rewrite._call_regions(source, tree, spans[0], lines, by_key) is None  # type: ignore[arg-type]
