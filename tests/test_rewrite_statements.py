@@ -544,6 +544,10 @@ def _statement_level(parsed_texts: list[str], source: str) -> list[str]:
         pytest.param(lambda text: text.replace("\n", "\r\n"), id="crlf"),
         pytest.param(lambda text: text.replace("    ", "\t"), id="tabs"),
         pytest.param(lambda text: text.replace("    ", "  "), id="two-space-indent"),
+        pytest.param(
+            lambda text: text.replace("send_receipt.delay(pk); log(pk)", "note = 'réçu'; send_receipt.delay(pk)"),
+            id="non-ascii-before-the-call",
+        ),
     ],
 )
 def test_an_edited_call_is_parsed_alone_not_its_function(
