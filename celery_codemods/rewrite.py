@@ -280,6 +280,10 @@ class _CallRegion(Struct):
     function through LibCST's parse, positions and code generation. Only a
     call that stands unparenthesized is cut out (LibCST gives the parentheses
     around an expression to the expression itself, so an edit could move them).
+    LibCST never sees the statement around the call, so one it would refuse
+    (an ``except:`` before another handler, which Python's compiler refuses
+    too; a block indented with equivalent tabs and spaces) no longer stops the
+    call's rewrite, as statements without edits never stopped a file's.
     """
 
     start: int
@@ -317,8 +321,8 @@ class _CallRegion(Struct):
             module = cst.parse_module(head + text[self.start : self.end] + newline)
         except (cst.ParserSyntaxError, cst.CSTValidationError):
             return None
-        if len(module.body) != 1 or module.footer:
-            return None
+        if len(module.body) != 1 or module.footer or module.default_newline != newline:
+            return None  # new nodes take the module's newline: it must be the file's
         statement: cst.BaseStatement = module.body[0]
         if self.indent:
             if not isinstance(statement, cst.If) or not isinstance(statement.body, cst.IndentedBlock):
@@ -361,13 +365,14 @@ def _call_regions(
     found: dict[tuple[str, int, int], list[_CallRegion]] = {key: [] for key in keys}
     wanted = sorted(line for _, line, _ in keys)
     statements = [node for node in tree.body if span.first <= node.lineno <= span.last]
-    for call, statement in _calls_on_lines(statements, wanted[0], wanted[-1]):
+    for call, line_start in _calls_on_lines(statements, wanted[0], wanted[-1], lines):
         key = ("Call", call.lineno, _char_col(lines, call.lineno, call.col_offset))
         if key in found and call.end_lineno is not None and call.end_col_offset is not None:
+            indent = _block_indent(line_start, lines)
+            if indent is None:
+                return None
             end = lines.offset(call.end_lineno) + _char_col(lines, call.end_lineno, call.end_col_offset)
-            indent = _LEADING_WHITESPACE.match(lines.line(statement.lineno))
-            start = lines.offset(call.lineno) + key[2]
-            found[key].append(_CallRegion(start, end, key, indent.group() if indent else ""))
+            found[key].append(_CallRegion(lines.offset(call.lineno) + key[2], end, key, indent))
     if any(len(places) != 1 for places in found.values()):
         return None  # missing, or two calls starting at one place (``f(a)(b)``): the whole statement decides
     regions = sorted((places[0] for places in found.values()), key=lambda region: region.start)
@@ -379,12 +384,15 @@ def _call_regions(
     return regions
 
 
-def _calls_on_lines(statements: Sequence[ast.stmt], first: int, last: int) -> Iterator[tuple[ast.Call, ast.stmt]]:
-    """The calls of ``statements`` that may start on lines ``first``..``last``, each with the innermost
-    statement holding it; f-strings are not entered (Python 3.11 places nodes inside them imprecisely)."""
-    stack: list[tuple[ast.AST, ast.stmt]] = [(statement, statement) for statement in reversed(statements)]
+def _calls_on_lines(
+    statements: Sequence[ast.stmt], first: int, last: int, lines: SourceLines
+) -> Iterator[tuple[ast.Call, ast.stmt]]:
+    """The calls of ``statements`` that may start on lines ``first``..``last``, each with the statement
+    its logical line starts with (``_line_starts``); f-strings are not entered (Python 3.11 places
+    nodes inside them imprecisely)."""
+    stack: list[tuple[ast.AST, ast.stmt]] = list(reversed(_line_starts(statements, None, lines)))
     while stack:
-        node, holder = stack.pop()
+        node, line_start = stack.pop()
         if isinstance(node, ast.JoinedStr):
             continue
         decorators: list[ast.expr] = getattr(node, "decorator_list", [])
@@ -392,11 +400,48 @@ def _calls_on_lines(statements: Sequence[ast.stmt], first: int, last: int) -> It
         end: int | None = getattr(node, "end_lineno", None)
         if start is not None and end is not None and (end < first or start > last):
             continue
-        if isinstance(node, ast.stmt):
-            holder = node
-        elif isinstance(node, ast.Call):
-            yield node, holder
-        stack.extend((child, holder) for child in reversed(list(ast.iter_child_nodes(node))))
+        if isinstance(node, ast.Call):
+            yield node, line_start
+        children: list[tuple[ast.AST, ast.stmt]] = []
+        for _, value in ast.iter_fields(node):
+            if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+                children.extend(_line_starts(value, line_start, lines))
+            elif isinstance(value, list):
+                children.extend((item, line_start) for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                children.append((value, line_start))
+        stack.extend(reversed(children))
+
+
+def _line_starts(
+    body: Sequence[ast.stmt], enclosing: ast.stmt | None, lines: SourceLines
+) -> list[tuple[ast.stmt, ast.stmt]]:
+    """Each statement of a block with the statement its logical line starts with: itself, the one
+    before it on its line (``a; b``), or, in a suite on its header's line (``except E: b``), the
+    enclosing statement's."""
+    starts: list[tuple[ast.stmt, ast.stmt]] = []
+    for statement in body:
+        if starts and starts[-1][0].end_lineno == statement.lineno:
+            starts.append((statement, starts[-1][1]))
+        elif _text_before(statement, lines).strip(" \t\f") and enclosing is not None:
+            starts.append((statement, enclosing))
+        else:
+            starts.append((statement, statement))
+    return starts
+
+
+def _text_before(statement: ast.stmt, lines: SourceLines) -> str:
+    return lines.line(statement.lineno)[: _char_col(lines, statement.lineno, statement.col_offset)]
+
+
+def _block_indent(line_start: ast.stmt, lines: SourceLines) -> str | None:
+    """The indentation of the block holding a logical line, where LibCST takes it when it writes new
+    lines inside it: the whitespace before the line's first statement; None when that statement does
+    not start its physical line (after a backslash, say), whose indentation then is no block's."""
+    before = _text_before(line_start, lines)
+    if before.strip(" \t\f") or (line_start.lineno > 1 and lines.line(line_start.lineno - 1).endswith("\\")):
+        return None
+    return before
 
 
 def _char_col(lines: SourceLines, line: int, byte_col: int) -> int:
@@ -407,7 +452,6 @@ def _char_col(lines: SourceLines, line: int, byte_col: int) -> int:
     return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="replace"))
 
 
-_LEADING_WHITESPACE = re.compile(r"[ \t\f]*")
 _AFTER_AN_EXPRESSION = re.compile(r"(?:[ \t\f\r\n]|\\\r?\n|\\\r|#[^\r\n]*)*")
 
 

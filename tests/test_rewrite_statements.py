@@ -644,3 +644,75 @@ def test_an_edit_that_is_not_on_a_call_keeps_the_statement_whole() -> None:
     assert spans is not None
     by_key = {("Call", 2, 4): [], ("FunctionDef", 1, 0): []}
     assert rewrite._call_regions(source, tree, spans[0], lines, by_key) is None  # type: ignore[arg-type]
+
+
+RETRYING_TASK = (
+    "import logging\n\nfrom celery import shared_task\n\nlogger = logging.getLogger(__name__)\n\n\n"
+    "def before():\n    return 0\n\n\n"
+    "@shared_task(bind=True, max_retries=5, name='t.refund', acks_late=False)\n"
+    "def refund(self, order_id):\n    logger.info('refund %s', order_id)\n    try:\n        go(order_id)\n"
+)
+
+
+def test_a_retry_in_its_handler_block_is_parsed_alone(tmp_path: Path, parsed_texts: list[str]) -> None:
+    source = RETRYING_TASK + "    except ConnectionError as exc:\n        raise self.retry(exc=exc)\n"
+    partial, whole = _both_rewrites(tmp_path, {"tasks.py": source}, ("CEL304", "CEL305"), "tasks.py")
+    assert partial == whole
+    assert "countdown=" in whole
+    assert [text for text in _statement_level(parsed_texts, source) if text.startswith("if _:")]
+
+
+@pytest.mark.parametrize(
+    ("handler", "block"),
+    [
+        pytest.param(
+            "    except (ConnectionError,\n            OSError) as exc: raise self.retry(exc=exc)\n",
+            "    ",
+            id="on-a-header-over-two-lines",
+        ),
+        pytest.param(
+            "    except (ConnectionError,\n            OSError) as exc: raise self.retry(\n        exc=exc)\n",
+            "    ",
+            id="arguments-at-the-block-indent",
+        ),
+        pytest.param(
+            "    except ConnectionError as exc:\n        logger.warning('x'); \\\n  raise self.retry(exc=exc)\n",
+            None,
+            id="after-a-backslash",
+        ),
+        pytest.param(
+            "    except ConnectionError as exc:\n        logger.warning(\n  'x'); raise self.retry(exc=exc)\n",
+            "        ",
+            id="after-a-statement-over-two-lines",
+        ),
+    ],
+)
+def test_a_call_whose_statement_does_not_start_its_line_is_indented_from_its_block(
+    tmp_path: Path, parsed_texts: list[str], handler: str, block: str | None
+) -> None:
+    """New lines inside the call are indented from the block, whose indentation is that of the line
+    the call's logical line starts on (the try's, for a suite on an except line); after a backslash
+    no line shows it, and the statement's rewrite finds it."""
+    source = RETRYING_TASK + handler
+    partial, whole = _both_rewrites(tmp_path, {"tasks.py": source}, ("CEL304", "CEL305"), "tasks.py")
+    assert partial == whole
+    assert "countdown=" in whole
+    calls = [text for text in _statement_level(parsed_texts, source) if text.startswith("if _:")]
+    call = handler.partition("raise ")[2]
+    assert calls == ([] if block is None else [f"if _:\n{block}{call}"])
+
+
+def test_a_module_level_call_with_other_line_endings_is_not_parsed_alone(
+    tmp_path: Path, parsed_texts: list[str]
+) -> None:
+    """LibCST takes a text's first line ending for the new lines: the call's own would win."""
+    source = (
+        "import logging\r\n\r\nfrom celery import shared_task\r\n\r\nlogger = logging.getLogger(__name__)\r\n\r\n\r\n"
+        "def before():\r\n    return 0\r\n\r\n\r\n"
+        "@shared_task(\n    name='t.sync',\n    autoretry_for=(OSError,),\n    retry_backoff=True,\n)\r\n"
+        "def sync(order_id):\r\n    logger.info('sync %s', order_id)\r\n    return order_id\r\n"
+    )
+    partial, whole = _both_rewrites(tmp_path, {"tasks.py": source}, "CEL303", "tasks.py")
+    assert partial is None  # the decorated function's own region has the same problem: the whole file
+    assert "max_retries=5,\n" in whole
+    assert "shared_task(\n    name='t.sync'" not in parsed_texts
