@@ -53,14 +53,19 @@ def budget(examples: int) -> Callable[[Any], Any]:
     )
 
 
+def write_files(root: Path, files: dict[str, str | bytes]) -> None:
+    """The files as given, byte for byte (text as UTF-8)."""
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+
+
 def fix_twice(files: dict[str, str | bytes]) -> None:
     """Run the whole pipeline twice on ``files`` and check the three properties."""
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
-        for name, content in files.items():
-            path = root / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        write_files(root, files)
         first = _fix_once(root)
         for change in first:
             with warnings.catch_warnings():
@@ -362,10 +367,7 @@ def test_generated_task_modules_reach_the_rules() -> None:
     @given(files=task_project())
     def collect(files: dict[str, str | bytes]) -> None:
         with tempfile.TemporaryDirectory() as directory:
-            for name, content in files.items():
-                path = Path(directory) / name
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+            write_files(Path(directory), files)
             codes.update(finding.code for finding in analyze([Path(directory)], EVERYTHING).findings)
 
     collect()
@@ -378,10 +380,7 @@ def statement_level_matches_whole_file(files: dict[str, str | bytes]) -> int:
     rewrite of the same edits; returns how many files it compared."""
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
-        for name, content in files.items():
-            path = root / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        write_files(root, files)
         analysis = analyze([root], EVERYTHING)
         edits: dict[str, list[Edit]] = {}
         for finding in analysis.findings:
