@@ -34,6 +34,7 @@ from celery_codemods.findings import Edit
 from celery_codemods.imports import ImportRequest, add_imports
 from celery_codemods.index.build import iter_statements
 from celery_codemods.index.context import LINE_BREAK as _LINE_BREAK
+from celery_codemods.index.context import char_column
 from celery_codemods.index.facts import ModuleFacts
 from celery_codemods.rules.base import Rule
 from celery_codemods.settings import Settings
@@ -290,7 +291,8 @@ class _CallRegion(Struct):
     end: int
     key: tuple[str, int, int]
     indent: str
-    """The leading whitespace of the statement holding the call: new lines inside it continue from there."""
+    """The indentation of the block holding the call's logical line (``_block_indent``): new lines
+    inside the call continue from there."""
     node: cst.BaseExpression | None = None
     newline: str = "\n"
 
@@ -445,11 +447,7 @@ def _block_indent(line_start: ast.stmt, lines: SourceLines) -> str | None:
 
 
 def _char_col(lines: SourceLines, line: int, byte_col: int) -> int:
-    """ast columns count UTF-8 bytes; LibCST's count characters."""
-    text = lines.line(line)
-    if text.isascii():
-        return byte_col
-    return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="replace"))
+    return char_column(lines.line(line), byte_col)
 
 
 _AFTER_AN_EXPRESSION = re.compile(r"(?:[ \t\f\r\n]|\\\r?\n|\\\r|#[^\r\n]*)*")

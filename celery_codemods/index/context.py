@@ -35,6 +35,13 @@ def source_lines(text: str) -> list[str]:
     return lines
 
 
+def char_column(line: str, byte_col: int) -> int:
+    """ast columns count UTF-8 bytes; LibCST counts characters."""
+    if line.isascii():
+        return byte_col
+    return len(line.encode("utf-8")[:byte_col].decode("utf-8", errors="replace"))
+
+
 class ModuleContext(Struct, dict=True):  # dict: room for its cached properties
     path: str
     module: str
@@ -48,13 +55,9 @@ class ModuleContext(Struct, dict=True):  # dict: room for its cached properties
         return self.resolver.qualname(node, self.module_names)
 
     def col(self, line: int, byte_col: int) -> int:
-        """ast columns count UTF-8 bytes; LibCST counts characters."""
         if line < 1 or line > len(self.lines):
             return byte_col
-        text = self.lines[line - 1]
-        if text.isascii():
-            return byte_col
-        return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="replace"))
+        return char_column(self.lines[line - 1], byte_col)
 
     def span(self, node: ast.AST) -> Span:
         line: int = getattr(node, "lineno", 1)
